@@ -1,0 +1,3 @@
+from eibench.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""The `eibench` command: thin typer commands over the library."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from eibench import __version__
+from eibench.cli.console import err
+from eibench.cli.data import data_app
+from eibench.errors import EIBenchError
+
+app = typer.Typer(
+    name="eibench",
+    help="EIBench: measure and build Emotion Interpretation with vision-language models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data_app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"eibench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """EIBench: measure and build Emotion Interpretation with vision-language models."""
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on `argv` and return its exit code.
+
+    A user-facing error (bad data, a missing file, a failed download) is printed as one line on
+    stderr with exit code 2; `--debug` shows the traceback instead.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        app(args=args, prog_name="eibench")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except (EIBenchError, OSError) as exc:
+        if "--debug" in args:
+            raise
+        if isinstance(exc, EIBenchError):
+            message = str(exc)
+        else:
+            message = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+        return getattr(exc, "exit_code", 2)
+    return 0
+
+
+def main() -> None:
+    """Entry point of the `eibench` console script and `python -m eibench`."""
+    sys.exit(run())

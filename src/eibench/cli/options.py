@@ -1,0 +1,46 @@
+"""Options shared by many commands, so that scripts can pass them uniformly."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eibench.data import SPLITS, Dataset, load_split, resolve_data_dir
+from eibench.data.schema import Split
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Folder with the EIBench release (EI_Basic/, EI_Complex/). "
+        "Default: $EIBENCH_DATA, then the `eibench data download` cache.",
+        show_default=False,
+    ),
+]
+ImagesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--images",
+        help="Image root: <root>/<key> is each image (EmoSet-118k/..., CAER-S/...).",
+        show_default=False,
+    ),
+]
+
+
+class SplitChoice(str, Enum):
+    basic = "basic"
+    complex = "complex"
+    all = "all"
+
+
+SplitOption = Annotated[SplitChoice, typer.Option("--split", help="Which split to use.")]
+
+
+def load_splits(data: Path | None, split: SplitChoice) -> list[Dataset]:
+    """Resolve the data folder and load the chosen split(s)."""
+    root = resolve_data_dir(data)
+    chosen: tuple[Split, ...] = SPLITS if split is SplitChoice.all else (split.value,)  # type: ignore[assignment]
+    return [load_split(root, name) for name in chosen]
