@@ -39,12 +39,13 @@ def _fetch_url(
                 if response.status_code != 200:
                     raise DownloadError(f"{url}: HTTP {response.status_code}")
                 expected = response.headers.get("content-length")
-                size = 0
                 with dest.open("wb") as out:
                     for chunk in response.iter_bytes():
                         out.write(chunk)
-                        size += len(chunk)
                         progress(file, len(chunk))
+                # Content-Length counts the bytes on the wire (before any Content-Encoding such
+                # as gzip is undone), so compare it with those, not with the decoded size.
+                size = response.num_bytes_downloaded
                 if expected is not None and size != int(expected):
                     raise DownloadError(f"{url}: partial download ({size} of {expected} bytes)")
                 return
