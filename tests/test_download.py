@@ -16,8 +16,7 @@ import pytest
 from eibench.data import load_split
 from eibench.data.download import DownloadError, download_release, sha256_of
 from eibench.data.release import FOLDER, RELEASE_FILES, default_cache_dir
-
-from .cli import invoke
+from tests.cli import invoke
 
 REQUIRED = [f.path for f in RELEASE_FILES if f.required]
 HUMAN_EVAL = [f.path for f in RELEASE_FILES if not f.required]
@@ -90,7 +89,7 @@ def mirror() -> Iterator[Mirror]:
     state = Mirror()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:

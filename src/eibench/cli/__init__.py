@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from eibench import __version__
 from eibench.cli.console import err
@@ -55,7 +56,9 @@ def run(argv: list[str] | None = None) -> int:
             message = str(exc)
         else:
             message = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+        err.print(
+            f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, markup=True
+        )
         return getattr(exc, "exit_code", 2)
     return 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, track
 from rich.table import Table
 
@@ -56,8 +57,9 @@ def download(
         paths = download_release(
             target, source, human_eval=human_eval, progress=lambda f, n: bar.advance(task, n)
         )
-    err.print(f"[green]verified {len(paths)} of {len(wanted)} files[/] (sha256) into {target}")
-    out.print(str(target))
+    where = escape(str(target))
+    err.print(f"[green]verified {len(paths)} of {len(wanted)} files[/] (sha256) into {where}")
+    typer.echo(str(target))  # plain: a script reads this path, so no wrapping or markup
 
 
 def _row(table: Table, name: str, g: GroupStats, style: str = "") -> None:
@@ -150,7 +152,7 @@ def check(
         else:
             colour = "red" if finding.level == "error" else "yellow"
             out.print(
-                f"[{colour}]{finding.level}[/]: {finding.where}: {finding.message}",
+                f"[{colour}]{finding.level}[/]: {escape(f'{finding.where}: {finding.message}')}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -181,4 +183,4 @@ def export(
     """Write one record per sample: id, split, image, source, emotion, question, triggers."""
     samples = [s for d in load_splits(data, split) for s in d.samples]
     export_samples(samples, fmt.value, out_path, images)
-    err.print(f"wrote {len(samples):,} samples to {out_path}")
+    err.print(f"wrote {len(samples):,} samples to {escape(str(out_path))}")
