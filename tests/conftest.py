@@ -42,3 +42,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep tests away from the user's data cache and settings."""
     monkeypatch.delenv("EIBENCH_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture(scope="session")
+def release_images(tmp_path_factory: pytest.TempPathFactory, release_dir: Path) -> Path:
+    """Small synthetic images at every release key (JPEG for EmoSet, PNG for CAER-S)."""
+    from eibench.data import load_split
+    from tests.release_factory import make_images
+
+    keys = {
+        s.image for split in ("basic", "complex") for s in load_split(release_dir, split).samples
+    }
+    return make_images(tmp_path_factory.mktemp("images"), sorted(keys), size=(8, 8))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 
 def write_release(
@@ -27,9 +27,15 @@ def write_release(
 
 
 def make_images(root: Path, keys: list[str], size: tuple[int, int] = (16, 12)) -> Path:
-    """Write a small real image at each key (format from the extension)."""
+    """Write a small real image at each key (format from the extension), each file unique."""
     for i, key in enumerate(keys):
         path = root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", size, (i * 37 % 256, 90, 160)).save(path)
+        image = Image.new("RGB", size, (i * 37 % 256, 90, 160))
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            image.save(path, comment=key.encode())  # the key makes every file's bytes unique
+        else:
+            info = PngImagePlugin.PngInfo()
+            info.add_text("key", key)
+            image.save(path, pnginfo=info)
     return root

@@ -10,6 +10,8 @@ from rich.markup import escape
 from eibench import __version__
 from eibench.cli.console import err
 from eibench.cli.data import data_app
+from eibench.cli.run import run as run_command
+from eibench.cli.runs import export, import_, runs
 from eibench.errors import EIBenchError
 
 app = typer.Typer(
@@ -20,6 +22,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_app, name="data")
+app.command(name="run")(run_command)
+app.command(name="runs")(runs)
+app.command(name="export")(export)
+app.command(name="import")(import_)
 
 
 def _version(value: bool) -> None:

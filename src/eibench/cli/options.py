@@ -44,3 +44,14 @@ def load_splits(data: Path | None, split: SplitChoice) -> list[Dataset]:
     root = resolve_data_dir(data)
     chosen: tuple[Split, ...] = SPLITS if split is SplitChoice.all else (split.value,)  # type: ignore[assignment]
     return [load_split(root, name) for name in chosen]
+
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help="Folder of the run store. Default: $EIBENCH_WORKSPACE, else ./eibench-workspace.",
+        show_default=False,
+    ),
+]
+RunOption = Annotated[str, typer.Option("--run", help="Run name.")]

@@ -1,0 +1,252 @@
+"""`eibench run`: answer the benchmark with a model under one of the paper's settings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from eibench.cli.console import err, out
+from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.errors import EIBenchError
+from eibench.models.base import GenerationParams
+from eibench.models.registry import ModelOptions
+from eibench.runner.benchmark import RunRequest, run_benchmark
+from eibench.store import Store
+
+MODEL_PANEL = "Model"
+SAMPLES_PANEL = "Samples"
+RUNNER_PANEL = "Runner"
+
+
+class SplitName(str, Enum):
+    basic = "basic"
+    complex = "complex"
+
+
+class SettingChoice(str, Enum):
+    user = "user"
+    cot = "cot"
+    caption = "caption"
+    cfsa = "cfsa"
+
+
+class PersonaChoice(str, Enum):
+    emotion = "emotion"
+    assistant = "assistant"
+    architecture = "architecture"
+    none = "none"
+
+
+def _ids(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def run(
+    model: Annotated[
+        str,
+        typer.Option(
+            help="openai:MODEL, anthropic:MODEL, hf:ID_OR_DIR, or prior (offline baseline).",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = "prior",
+    split: Annotated[SplitName, typer.Option(help="Benchmark split.")] = SplitName.basic,
+    setting: Annotated[
+        SettingChoice,
+        typer.Option(help="user: the question; cot: + step by step; caption: + a caption."),
+    ] = SettingChoice.user,
+    persona: Annotated[
+        PersonaChoice, typer.Option(help="Persona prefix of the prompt (the paper's: emotion).")
+    ] = PersonaChoice.emotion,
+    text_only: Annotated[
+        bool,
+        typer.Option("--text-only", help="caption setting: send caption + question, no image."),
+    ] = False,
+    captioner: Annotated[
+        str | None,
+        typer.Option(
+            help="Model spec that writes captions (default: the model).", show_default=False
+        ),
+    ] = None,
+    run_name: Annotated[
+        str | None,
+        typer.Option("--run", help="Run name (default: model-split-setting).", show_default=False),
+    ] = None,
+    data: DataOption = None,
+    images: ImagesOption = None,
+    workspace: WorkspaceOption = None,
+    base_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible server URL; repeat to spread calls over replicas.",
+            rich_help_panel=MODEL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    temperature: Annotated[float, typer.Option(rich_help_panel=MODEL_PANEL)] = 0.0,
+    max_tokens: Annotated[int, typer.Option(rich_help_panel=MODEL_PANEL)] = 512,
+    top_p: Annotated[
+        float | None, typer.Option(rich_help_panel=MODEL_PANEL, show_default=False)
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Generation seed where the backend takes one; also seeds --subset.",
+            rich_help_panel=MODEL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    max_image_side: Annotated[
+        int | None,
+        typer.Option(
+            help="Downscale images to this many pixels on the long side.", show_default=False
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="hf: cpu, cuda, cuda:1, mps.", rich_help_panel=MODEL_PANEL, show_default=False
+        ),
+    ] = None,
+    device_map: Annotated[
+        str | None,
+        typer.Option(
+            help="hf: 'auto' to spread a large model over GPUs.",
+            rich_help_panel=MODEL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    dtype: Annotated[
+        str, typer.Option(help="hf: auto, float32, float16, bfloat16.", rich_help_panel=MODEL_PANEL)
+    ] = "auto",
+    batch_size: Annotated[
+        int, typer.Option(help="hf: batch size.", rich_help_panel=MODEL_PANEL)
+    ] = 8,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="Only the first N samples.", rich_help_panel=SAMPLES_PANEL, show_default=False
+        ),
+    ] = None,
+    sample_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sample-ids",
+            help="Only these sample ids (comma-separated or repeated).",
+            rich_help_panel=SAMPLES_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    subset: Annotated[
+        int | None,
+        typer.Option(
+            help="A seeded sample of N, stratified by emotion.",
+            rich_help_panel=SAMPLES_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Calls in flight at once.", rich_help_panel=RUNNER_PANEL)
+    ] = 8,
+    adaptive: Annotated[
+        bool,
+        typer.Option(
+            "--adaptive",
+            help="Halve concurrency on 429, climb back on success.",
+            rich_help_panel=RUNNER_PANEL,
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per request.", rich_help_panel=RUNNER_PANEL)
+    ] = 120.0,
+    max_attempts: Annotated[
+        int, typer.Option(help="Attempts per call before it fails.", rich_help_panel=RUNNER_PANEL)
+    ] = 5,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Also redo samples that failed before.",
+            rich_help_panel=RUNNER_PANEL,
+        ),
+    ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Do not reuse identical earlier calls.", rich_help_panel=RUNNER_PANEL
+        ),
+    ] = False,
+) -> None:
+    """Answer the benchmark with a model. Re-run the same command to resume: only what is
+    missing is done (and what failed, with --retry-failed)."""
+    from eibench.config import prices
+
+    options = ModelOptions(
+        base_urls=base_url or [],
+        timeout=timeout,
+        device=device,
+        device_map=device_map,
+        dtype=dtype,
+        batch_size=batch_size,
+    )
+    request = RunRequest(
+        model=model,
+        split=split.value,
+        setting=setting.value,
+        persona=persona.value,
+        text_only=text_only,
+        captioner=captioner,
+        run=run_name,
+        data=data,
+        images=images,
+        workspace=workspace,
+        params=GenerationParams(
+            temperature=temperature, max_tokens=max_tokens, top_p=top_p, seed=seed
+        ),
+        options=options,
+        concurrency=concurrency,
+        adaptive=adaptive,
+        max_attempts=max_attempts,
+        limit=limit,
+        sample_ids=_ids(sample_ids or []),
+        subset=subset,
+        subset_seed=seed or 0,
+        max_image_side=max_image_side,
+        retry_failed=retry_failed,
+        use_cache=not no_cache,
+        price=prices().get(model),
+    )
+    name, summary = run_benchmark(request, console=err)
+    table = Table(title=f"run {escape(name)}", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("samples", f"{summary.selected:,}")
+    table.add_row("already done", f"{summary.skipped:,}")
+    table.add_row("answered now", f"{summary.ok:,}")
+    table.add_row("failed now", f"{summary.failed:,}")
+    table.add_row("failed in all", f"{summary.failed_total:,}")
+    table.add_row("from cache", f"{summary.cached:,}")
+    table.add_row("requests", f"{summary.requests:,}")
+    table.add_row(
+        "tokens in / out", f"{summary.usage.input_tokens:,} / {summary.usage.output_tokens:,}"
+    )
+    if summary.cost is not None:
+        table.add_row("cost", f"${summary.cost:,.4f}")
+    table.add_row("seconds", f"{summary.seconds:.1f}")
+    out.print(table)
+    if summary.stopped:
+        raise EIBenchError(f"run {name!r} stopped: {summary.stopped}")
+    if summary.failed_total:
+        with Store.open(workspace) as store:
+            kinds = Counter(g.error_kind for g in store.generations(name) if g.status == "failed")
+        listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+        err.print(
+            f"[yellow]{summary.failed_total} sample(s) failed[/] ({listed}); "
+            "re-run with --retry-failed"
+        )
+        raise typer.Exit(1)

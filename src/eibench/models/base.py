@@ -1,0 +1,164 @@
+"""One async chat interface for every model: the model under test, captioners, CFSA roles, judges.
+
+A backend turns a `ChatRequest` into a `ChatResponse`, or raises a `ModelCallError` whose
+`kind` tells the runner whether to retry. Backends never retry on their own: retries, backoff,
+rate limits and timeouts belong to the runner, so every backend behaves the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ImagePart(BaseModel):
+    """An image sent inline: its bytes and media type (image/jpeg, image/png, ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["image"] = "image"
+    media_type: str
+    data: bytes = Field(repr=False)
+
+    def b64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+Part = TextPart | ImagePart
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: list[Part]
+
+    @classmethod
+    def text(cls, role: Role, text: str) -> Message:
+        return cls(role=role, content=[TextPart(text=text)])
+
+    def plain_text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    def images(self) -> list[ImagePart]:
+        return [p for p in self.content if isinstance(p, ImagePart)]
+
+
+class GenerationParams(BaseModel):
+    """Sampling settings. The defaults are deterministic (temperature 0)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = 0.0
+    max_tokens: int = 512
+    top_p: float | None = None
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="ask for JSON matching this schema where the backend can"
+    )
+
+
+class ChatRequest(BaseModel):
+    """Everything that shapes one model call.
+
+    `context` carries facts about the sample (its id, split, emotion) for offline backends such
+    as `prior`. API backends ignore it; it is part of the cache key all the same, since it can
+    shape an answer.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: list[Message]
+    params: GenerationParams = GenerationParams()
+    context: dict[str, str] = Field(default_factory=dict)
+
+    def cache_key(self, model_spec: str) -> str:
+        """A hash of everything that shapes the answer: model, messages (images by digest),
+        parameters and context."""
+        payload = {
+            "model": model_spec,
+            "context": self.context,
+            "params": self.params.model_dump(mode="json"),
+            "messages": [
+                {
+                    "role": m.role,
+                    "content": [
+                        {"text": p.text} if isinstance(p, TextPart) else {"image": p.digest()}
+                        for p in m.content
+                    ],
+                }
+                for m in self.messages
+            ],
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class ChatResponse(BaseModel):
+    text: str
+    usage: Usage = Usage()
+    finish_reason: str | None = None
+    model: str | None = Field(default=None, description="the model name the server reported")
+
+
+ErrorKind = Literal[
+    "rate_limited",  # 429: retry after `retry_after` seconds or with backoff
+    "timeout",  # no answer in time: retry
+    "server_error",  # 5xx, dropped connection, malformed body: retry
+    "bad_request",  # 4xx other than 429 (bad input, context too long): do not retry
+    "auth",  # 401/403: stop the run
+    "unavailable",  # the backend cannot run here (package missing, model not found)
+]
+RETRYABLE: frozenset[str] = frozenset({"rate_limited", "timeout", "server_error"})
+
+
+class ModelCallError(Exception):
+    """A failed model call, typed so that the runner can decide what to do."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.retry_after = retry_after
+        self.attempts = 0  # set by the runner when it gives up
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What every backend provides."""
+
+    spec: str  # the model spec it was built from, e.g. "openai:gpt-4o" (no secrets)
+
+    async def chat(self, request: ChatRequest) -> ChatResponse: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,128 @@
+"""`run_benchmark`: one model answers one split under one setting, into the run store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+
+from eibench import __version__
+from eibench.data import load_split, resolve_data_dir
+from eibench.data.schema import Split
+from eibench.errors import EIBenchError
+from eibench.models.base import GenerationParams
+from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.runner.cost import Price
+from eibench.runner.generate import Job, Summary, generate
+from eibench.runner.retry import RetryPolicy
+from eibench.runner.select import select_samples
+from eibench.settings import PERSONAS, Setting
+from eibench.settings.build import SettingName
+from eibench.store import RunConfig, Store
+
+
+class RunRequest(BaseModel):
+    """Everything `eibench run` takes; also what an experiment grid builds for each cell."""
+
+    model: str = "prior"
+    split: Split = "basic"
+    setting: SettingName = "user"
+    persona: str = "emotion"
+    text_only: bool = False
+    captioner: str | None = None
+    run: str | None = Field(None, description="run name; default from model, split, setting")
+    data: Path | None = None
+    images: Path | None = None
+    workspace: Path | None = None
+    params: GenerationParams = GenerationParams()
+    options: ModelOptions = ModelOptions()
+    captioner_options: ModelOptions | None = None
+    concurrency: int = 8
+    adaptive: bool = False
+    max_attempts: int = 5
+    limit: int | None = None
+    sample_ids: list[str] = Field(default_factory=list)
+    subset: int | None = None
+    subset_seed: int = 0
+    max_image_side: int | None = None
+    retry_failed: bool = False
+    use_cache: bool = True
+    price: Price | None = None
+
+    def run_name(self) -> str:
+        if self.run:
+            return self.run
+        parts = [self.model, self.split, self.setting]
+        if self.persona != "emotion":
+            parts.append(self.persona)
+        if self.text_only:
+            parts.append("text-only")
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-")
+
+
+def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[str, Summary]:
+    """Answer the chosen samples, resuming whatever the store already has. Returns the run
+    name and what this invocation did."""
+    parse_spec(request.model)
+    if request.captioner:
+        parse_spec(request.captioner)
+    if request.persona not in PERSONAS:
+        raise EIBenchError(f"unknown persona {request.persona!r} (one of {', '.join(PERSONAS)})")
+    if request.setting == "cfsa":
+        raise EIBenchError(
+            "the cfsa setting is not available yet: it arrives with the CFSA pipeline"
+        )
+    if request.text_only and request.setting != "caption":
+        raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
+    if request.concurrency < 1 or request.max_attempts < 1:
+        raise EIBenchError("--concurrency and --max-attempts must be at least 1")
+
+    dataset = load_split(resolve_data_dir(request.data), request.split)
+    samples = select_samples(
+        dataset.samples,
+        limit=request.limit,
+        sample_ids=request.sample_ids,
+        subset=request.subset,
+        seed=request.subset_seed,
+    )
+    setting = Setting(name=request.setting, persona=request.persona, text_only=request.text_only)
+    captioner_spec = request.captioner or (request.model if setting.needs_caption else None)
+    config = RunConfig(
+        model=request.model,
+        split=request.split,
+        setting=request.setting,
+        persona=request.persona,
+        text_only=request.text_only,
+        captioner=captioner_spec,
+        params=request.params,
+        max_image_side=request.max_image_side,
+        prompt_version=setting.prompt_version(),
+        dataset=dataset.fingerprint,
+        package_version=__version__,
+    )
+    model = load_model(request.model, request.options, dataset.samples)
+    captioner = None
+    if setting.needs_caption and request.captioner and request.captioner != request.model:
+        captioner = load_model(request.captioner, request.captioner_options or request.options)
+    job = Job(
+        run=request.run_name(),
+        config=config,
+        setting=setting,
+        samples=samples,
+        model=model,
+        images=request.images,
+        captioner=captioner,
+        concurrency=request.concurrency,
+        adaptive=request.adaptive,
+        policy=RetryPolicy(
+            max_attempts=request.max_attempts, timeout=request.options.timeout * 1.5
+        ),
+        retry_failed=request.retry_failed,
+        use_cache=request.use_cache,
+        price=request.price,
+    )
+    with Store.open(request.workspace) as store:
+        summary = generate(job, store, console)
+    return job.run, summary

@@ -1,0 +1,257 @@
+"""Answer benchmark samples with a model: concurrent, resumable, cached and accounted.
+
+Every answer (or its typed failure) is committed to the store the moment it arrives, so an
+interrupted run loses at most the calls in flight, and re-running the same command does only
+what is missing (and, with `retry_failed`, what failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from eibench.data.schema import Sample
+from eibench.errors import EIBenchError
+from eibench.models.base import ChatModel, ChatRequest, ChatResponse, ModelCallError, Usage
+from eibench.models.clean import clean_text
+from eibench.runner.cost import Price
+from eibench.runner.progress import RunProgress
+from eibench.runner.retry import AdaptiveLimiter, RetryPolicy, call_with_retries
+from eibench.settings import Setting, caption_messages, image_part
+from eibench.settings.prompts import version
+from eibench.store import Generation, RunConfig, Store
+
+# Errors after which no further call can succeed: stop the run instead of failing every sample.
+_FATAL = frozenset({"auth", "unavailable"})
+
+
+@dataclass
+class Job:
+    """What to run: the samples of one run, how to build their prompts, and which models."""
+
+    run: str
+    config: RunConfig
+    setting: Setting
+    samples: list[Sample]
+    model: ChatModel
+    images: Path | None = None
+    captioner: ChatModel | None = None
+    concurrency: int = 8
+    adaptive: bool = False
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_failed: bool = False
+    use_cache: bool = True
+    price: Price | None = None
+
+
+@dataclass
+class Summary:
+    selected: int = 0
+    skipped: int = 0  # already answered before this invocation
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    requests: int = 0  # calls that reached the model (attempts included)
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+    cost: float | None = None
+    stopped: str | None = None  # why the run stopped early, if it did
+    failed_total: int = 0  # selected samples whose stored generation is a failure, after the run
+
+
+class _Caller:
+    """Shared state of one invocation: limiter, cache, counters, stop flag."""
+
+    def __init__(self, job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
+        self.job, self.store, self.summary, self.progress = job, store, summary, progress
+        self.limiter = AdaptiveLimiter(job.concurrency, job.adaptive)
+        self.rng = random.Random(0)
+        self.captions: dict[str, asyncio.Task[str]] = {}  # image -> its one captioning call
+
+    async def call(
+        self, model: ChatModel, request: ChatRequest
+    ) -> tuple[ChatResponse, int, bool, float]:
+        """(response, attempts, from cache, latency); raises ModelCallError on final failure."""
+        key = request.cache_key(model.spec)
+        if self.job.use_cache:
+            hit = self.store.cached_response(key)
+            if hit is not None:
+                return hit, 0, True, 0.0
+
+        def retried(error: ModelCallError) -> None:
+            self.summary.requests += 1
+            self.progress.retried()
+
+        try:
+            result = await call_with_retries(
+                model, request, self.limiter, self.job.policy, rng=self.rng, on_retry=retried
+            )
+        except ModelCallError as error:
+            self.summary.requests += 1
+            if error.kind in _FATAL and self.summary.stopped is None:
+                self.summary.stopped = f"{error.kind}: {error}"
+            raise
+        self.summary.requests += 1
+        self.store.cache_response(key, model.spec, result.response)
+        return result.response, result.attempts, False, result.latency
+
+
+def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
+    blob = f"{captioner.spec}\x00{image}\x00{version('captioner')}\x00{job.config.max_image_side}"
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _needs_images(job: Job) -> bool:
+    return job.model.spec != "prior" and (job.setting.sends_image or job.setting.needs_caption)
+
+
+async def _caption(caller: _Caller, captioner: ChatModel, image: str) -> str:
+    """The image's caption: stored, being written for another sample, or written now."""
+    if image not in caller.captions:
+        caller.captions[image] = asyncio.ensure_future(_write_caption(caller, captioner, image))
+    return await asyncio.shield(caller.captions[image])
+
+
+async def _write_caption(caller: _Caller, captioner: ChatModel, image: str) -> str:
+    job = caller.job
+    key = _caption_key(job, captioner, image)
+    stored = caller.store.caption(key)
+    if stored is not None:
+        return stored
+    assert job.images is not None
+    part = image_part(job.images, image, job.config.max_image_side)
+    request = ChatRequest(messages=caption_messages(part), params=job.config.params)
+    response, *_ = await caller.call(captioner, request)
+    text = clean_text(response.text)
+    caller.store.put_caption(key, captioner.spec, image, text)
+    return text
+
+
+def _failed(
+    job: Job, sample: Sample, kind: str, message: str, attempts: int = 0, prompt: str = ""
+) -> Generation:
+    return Generation(
+        run=job.run,
+        sample_id=sample.id,
+        image=sample.image,
+        status="failed",
+        prompt=prompt,
+        attempts=attempts,
+        error_kind=kind,
+        error_message=message,
+    )
+
+
+async def _answer(caller: _Caller, sample: Sample) -> Generation:
+    job = caller.job
+    caption = None
+    try:
+        if job.setting.needs_caption:
+            caption = await _caption(caller, job.captioner or job.model, sample.image)
+        image = None
+        if _needs_images(job) and job.setting.sends_image:
+            assert job.images is not None
+            image = image_part(job.images, sample.image, job.config.max_image_side)
+        messages = job.setting.messages(sample, image, caption)
+    except EIBenchError as exc:  # an unreadable image fails this sample, not the run
+        return _failed(job, sample, "input", str(exc))
+    except ModelCallError as exc:
+        return _failed(job, sample, f"caption_{exc.kind}", str(exc), exc.attempts)
+    prompt = "\n".join(m.plain_text() for m in messages)
+    request = ChatRequest(
+        messages=messages,
+        params=job.config.params,
+        context={"sample_id": sample.id, "split": sample.split, "emotion": sample.emotion},
+    )
+    try:
+        response, attempts, cached, latency = await caller.call(job.model, request)
+    except ModelCallError as exc:
+        return _failed(job, sample, exc.kind, str(exc), exc.attempts, prompt)
+    return Generation(
+        run=job.run,
+        sample_id=sample.id,
+        image=sample.image,
+        status="ok",
+        raw=response.text,
+        clean=clean_text(response.text),
+        prompt=prompt,
+        usage=response.usage,
+        latency=latency,
+        attempts=attempts,
+        cached=cached,
+    )
+
+
+async def _run(job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
+    caller = _Caller(job, store, summary, progress)
+    queue: asyncio.Queue[Sample] = asyncio.Queue()
+    for sample in todo(job, store):
+        queue.put_nowait(sample)
+
+    async def worker() -> None:
+        while summary.stopped is None:
+            try:
+                sample = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            generation = await _answer(caller, sample)
+            if summary.stopped is not None and generation.error_kind in _FATAL:
+                return  # leave it missing: it is redone once the problem is fixed
+            store.put_generation(generation)
+            summary.ok += generation.status == "ok"
+            summary.failed += generation.status == "failed"
+            summary.cached += generation.cached
+            if not generation.cached:
+                summary.usage = summary.usage + generation.usage
+            progress.advance(
+                generation.status == "ok", generation.usage if not generation.cached else Usage()
+            )
+
+    await asyncio.gather(*(worker() for _ in range(max(1, job.concurrency))))
+
+
+def todo(job: Job, store: Store) -> list[Sample]:
+    """The job's samples that still need an answer."""
+    statuses = store.statuses(job.run)
+    return [
+        s
+        for s in job.samples
+        if statuses.get(s.id) is None or (job.retry_failed and statuses[s.id] == "failed")
+    ]
+
+
+def generate(job: Job, store: Store, console: Console | None = None) -> Summary:
+    """Run `job` to completion against `store`; show progress on `console` if given."""
+    if _needs_images(job) and job.images is None:
+        raise EIBenchError(
+            f"the {job.setting.name} setting sends the image: pass --images ROOT "
+            "(or use --text-only with the caption setting and a captioner that has the images)"
+        )
+    store.ensure_run(job.run, job.config)
+    remaining = todo(job, store)
+    summary = Summary(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
+    started = time.perf_counter()
+    with RunProgress(
+        job.run, len(remaining), console if remaining else None, job.price
+    ) as progress:
+        asyncio.run(_run_and_close(job, store, summary, progress))
+    summary.seconds = time.perf_counter() - started
+    statuses = store.statuses(job.run)
+    summary.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)
+    summary.cost = None if job.price is None else job.price.cost(summary.usage)
+    return summary
+
+
+async def _run_and_close(job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
+    try:
+        await _run(job, store, summary, progress)
+    finally:
+        await job.model.aclose()
+        if job.captioner is not None and job.captioner is not job.model:
+            await job.captioner.aclose()

@@ -1,0 +1,33 @@
+"""Prompt templates: versioned files under `eibench/prompts/`."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import resources
+
+PERSONAS = ("emotion", "assistant", "architecture", "none")
+
+
+@cache
+def template(name: str) -> str:
+    """The text of `prompts/<name>.txt`."""
+    return resources.files("eibench").joinpath(f"prompts/{name}.txt").read_text(encoding="utf-8")
+
+
+def version(*names: str) -> str:
+    """A short hash of the named templates' text: the prompt version recorded with results."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(f"{name}\x00{template(name)}\x00".encode())
+    return digest.hexdigest()[:12]
+
+
+def persona_prefix(persona: str) -> str:
+    """The persona sentence followed by a space, or nothing for `none`."""
+    text = template(f"persona/{persona}").strip()
+    return f"{text} " if text else ""
+
+
+def render(name: str, **values: str) -> str:
+    return template(name).format(**values)

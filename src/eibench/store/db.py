@@ -1,0 +1,238 @@
+"""SQLite run store: one file per workspace, WAL mode, one writer, every result committed."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from eibench.errors import EIBenchError
+from eibench.models.base import ChatResponse, Usage
+from eibench.store.records import Generation, RunConfig, RunInfo
+
+WORKSPACE_ENV = "EIBENCH_WORKSPACE"
+DB_NAME = "eibench.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS generations (
+    run TEXT NOT NULL REFERENCES runs(name),
+    sample_id TEXT NOT NULL,
+    image TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    raw TEXT,
+    clean TEXT,
+    prompt TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    latency REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    cached INTEGER NOT NULL,
+    error_kind TEXT,
+    error_message TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run, sample_id)
+);
+CREATE TABLE IF NOT EXISTS captions (
+    key TEXT PRIMARY KEY,
+    captioner TEXT NOT NULL,
+    image TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS call_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def default_workspace() -> Path:
+    """`EIBENCH_WORKSPACE`, else `./eibench-workspace`."""
+    return Path(os.environ.get(WORKSPACE_ENV, "eibench-workspace")).expanduser()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """The run store of one workspace. Open it with `Store.open(workspace)`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def open(cls, workspace: Path | None = None) -> Store:
+        folder = Path(workspace) if workspace is not None else default_workspace()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return cls(folder / DB_NAME)
+        except (OSError, sqlite3.Error) as exc:
+            raise EIBenchError(f"{folder / DB_NAME}: cannot open the run store ({exc})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # runs ---------------------------------------------------------------------------------
+
+    def run_config(self, name: str) -> RunConfig | None:
+        row = self._db.execute("SELECT config FROM runs WHERE name = ?", (name,)).fetchone()
+        return None if row is None else RunConfig.model_validate_json(row["config"])
+
+    def ensure_run(self, name: str, config: RunConfig) -> None:
+        """Create the run, or check that an existing run has the same configuration."""
+        existing = self.run_config(name)
+        if existing is None:
+            self._db.execute(
+                "INSERT INTO runs (name, config, created_at) VALUES (?, ?, ?)",
+                (name, config.model_dump_json(), _now()),
+            )
+            return
+        old, new = existing.identity(), config.identity()
+        if old != new:
+            diff = ", ".join(
+                f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in new if old.get(k) != new.get(k)
+            )
+            raise EIBenchError(
+                f"run {name!r} exists with a different configuration ({diff}); "
+                "choose another --run name"
+            )
+
+    def require_run(self, name: str) -> RunConfig:
+        config = self.run_config(name)
+        if config is None:
+            known = ", ".join(self.run_names()) or "none"
+            raise EIBenchError(f"no run named {name!r} in {self.path} (runs: {known})")
+        return config
+
+    def run_names(self) -> list[str]:
+        return [
+            r["name"] for r in self._db.execute("SELECT name FROM runs ORDER BY created_at, name")
+        ]
+
+    def runs(self) -> list[RunInfo]:
+        infos = []
+        for row in self._db.execute("SELECT * FROM runs ORDER BY created_at, name").fetchall():
+            counts = {
+                r["status"]: r["n"]
+                for r in self._db.execute(
+                    "SELECT status, COUNT(*) AS n FROM generations WHERE run = ? GROUP BY status",
+                    (row["name"],),
+                )
+            }
+            tokens = self._db.execute(
+                "SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o "
+                "FROM generations WHERE run = ?",
+                (row["name"],),
+            ).fetchone()
+            infos.append(
+                RunInfo(
+                    name=row["name"],
+                    config=RunConfig.model_validate_json(row["config"]),
+                    created_at=row["created_at"],
+                    counts=counts,
+                    usage=Usage(input_tokens=tokens["i"], output_tokens=tokens["o"]),
+                )
+            )
+        return infos
+
+    # generations --------------------------------------------------------------------------
+
+    def statuses(self, run: str) -> dict[str, str]:
+        """sample id -> status, for the run's stored generations."""
+        rows = self._db.execute("SELECT sample_id, status FROM generations WHERE run = ?", (run,))
+        return {r["sample_id"]: r["status"] for r in rows}
+
+    def put_generation(self, g: Generation) -> None:
+        """Insert or replace the sample's generation, committed at once."""
+        self.put_generations([g])
+
+    def put_generations(self, gens: Iterable[Generation]) -> None:
+        rows = [
+            (
+                g.run,
+                g.sample_id,
+                g.image,
+                g.status,
+                g.raw,
+                g.clean,
+                g.prompt,
+                g.usage.input_tokens,
+                g.usage.output_tokens,
+                g.latency,
+                g.attempts,
+                int(g.cached),
+                g.error_kind,
+                g.error_message,
+                g.created_at or _now(),
+            )
+            for g in gens
+        ]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO generations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+
+    def generations(self, run: str) -> Iterator[Generation]:
+        rows = self._db.execute("SELECT * FROM generations WHERE run = ?", (run,)).fetchall()
+        for r in rows:
+            yield Generation(
+                run=r["run"],
+                sample_id=r["sample_id"],
+                image=r["image"],
+                status=r["status"],
+                raw=r["raw"],
+                clean=r["clean"],
+                prompt=r["prompt"],
+                usage=Usage(input_tokens=r["input_tokens"], output_tokens=r["output_tokens"]),
+                latency=r["latency"],
+                attempts=r["attempts"],
+                cached=bool(r["cached"]),
+                error_kind=r["error_kind"],
+                error_message=r["error_message"],
+                created_at=r["created_at"],
+            )
+
+    # captions and the call cache ----------------------------------------------------------
+
+    def caption(self, key: str) -> str | None:
+        row = self._db.execute("SELECT text FROM captions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["text"])
+
+    def put_caption(self, key: str, captioner: str, image: str, text: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO captions VALUES (?, ?, ?, ?, ?)",
+            (key, captioner, image, text, _now()),
+        )
+
+    def cached_response(self, key: str) -> ChatResponse | None:
+        row = self._db.execute("SELECT response FROM call_cache WHERE key = ?", (key,)).fetchone()
+        return None if row is None else ChatResponse.model_validate_json(row["response"])
+
+    def cache_response(self, key: str, model: str, response: ChatResponse) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO call_cache VALUES (?, ?, ?, ?)",
+            (key, model, response.model_dump_json(), _now()),
+        )

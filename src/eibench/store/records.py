@@ -1,0 +1,62 @@
+"""Typed records kept in the run store."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eibench.models.base import GenerationParams, Usage
+
+Status = Literal["ok", "failed"]
+
+
+class RunConfig(BaseModel):
+    """Everything that shapes a run's answers. A run name is bound to one config: re-running
+    the same command resumes it, and a different config under the same name is refused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str = Field(description="model spec, e.g. openai:gpt-4o (no secrets)")
+    split: Literal["basic", "complex"]
+    setting: str
+    persona: str
+    text_only: bool = False
+    captioner: str | None = None
+    params: GenerationParams = GenerationParams()
+    max_image_side: int | None = None
+    prompt_version: str = Field(description="hash of the prompt templates used")
+    dataset: str = Field(description="fingerprint of the split's samples")
+    package_version: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict, description="setting-specific options")
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that must match for a rerun to resume this run (not the package version)."""
+        return self.model_dump(mode="json", exclude={"package_version"})
+
+
+class Generation(BaseModel):
+    """One model answer (or its typed failure) for one sample of a run."""
+
+    run: str
+    sample_id: str
+    image: str
+    status: Status
+    raw: str | None = None
+    clean: str | None = None
+    prompt: str = Field("", description="the prompt text sent (images omitted)")
+    usage: Usage = Usage()
+    latency: float = 0.0
+    attempts: int = 0
+    cached: bool = False
+    error_kind: str | None = None
+    error_message: str | None = None
+    created_at: str = ""
+
+
+class RunInfo(BaseModel):
+    name: str
+    config: RunConfig
+    created_at: str
+    counts: dict[str, int] = Field(default_factory=dict, description="generations per status")
+    usage: Usage = Usage()
