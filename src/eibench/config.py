@@ -38,16 +38,21 @@ def config_path() -> Path:
 
 
 def load_config() -> dict[str, Any]:
-    """The parsed config file, or {} when there is none."""
+    """The parsed config file, or {} when there is none; a bad file is one clear error."""
     path = config_path()
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise EIBenchError(f"{path}: cannot read the config file ({exc})") from None
+    except OSError as exc:
+        raise EIBenchError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EIBenchError(f"{path}: the config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EIBenchError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    return data
 
 
 def prices() -> dict[str, Any]:

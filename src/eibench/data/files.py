@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,19 @@ def read_json_object(path: Path) -> tuple[str, Pairs]:
     return text, value
 
 
-def line_of_key(text: str, key: str) -> int | None:
-    """The line on which a JSON object key first appears in `text`, if it can be found."""
-    at = text.find(json.dumps(key, ensure_ascii=False) + ":")
-    if at < 0:
-        at = text.find(json.dumps(key) + ":")
-    return None if at < 0 else text.count("\n", 0, at) + 1
+_KEY_AT_LINE_START = re.compile(r'^\s*[{,]?\s*("(?:[^"\\]|\\.)*")\s*:', re.MULTILINE)
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The line on which each object key that starts a line first appears, in one pass."""
+    lines: dict[str, int] = {}
+    number, last = 1, 0
+    for match in _KEY_AT_LINE_START.finditer(text):
+        number += text.count("\n", last, match.start())
+        last = match.start()
+        try:
+            key = json.loads(match.group(1))
+        except json.JSONDecodeError:
+            continue
+        lines.setdefault(key, number)
+    return lines

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath, PureWindowsPath
+import os
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eibench.errors import EIBenchError
@@ -21,12 +23,17 @@ def key_problem(key: str) -> str | None:
         return "empty image key"
     if "\x00" in key:
         return "image key contains a NUL byte"
-    posix = PurePosixPath(key)
-    if posix.is_absolute() or PureWindowsPath(key).is_absolute() or PureWindowsPath(key).drive:
+    parts = key.replace("\\", "/").split("/")
+    if key.startswith(("/", "\\")) or (len(key) > 1 and key[1] == ":"):
         return "image key is an absolute path"
-    if ".." in posix.parts or ".." in PureWindowsPath(key).parts:
+    if ".." in parts:
         return "image key escapes the image root ('..')"
     return None
+
+
+@lru_cache(maxsize=16)
+def _resolved_root(root: Path) -> Path:
+    return Path(root).resolve()
 
 
 def resolve_image(root: Path, key: str) -> Path:
@@ -34,9 +41,9 @@ def resolve_image(root: Path, key: str) -> Path:
     problem = key_problem(key)
     if problem:
         raise ImageError(f"{key!r}: {problem}")
-    base = Path(root).resolve()
+    base = _resolved_root(Path(root))
     path = base / key
-    if not path.resolve().is_relative_to(base):
+    if not os.path.realpath(path).startswith(f"{base}{os.sep}"):
         raise ImageError(f"{key!r}: resolves outside the image root {base} (symbolic link)")
     return path
 

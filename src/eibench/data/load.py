@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eibench.data.files import Pairs, iter_jsonl, line_of_key, read_json_object
+from eibench.data.files import Pairs, iter_jsonl, key_lines, read_json_object
 from eibench.data.images import key_problem
 from eibench.data.release import BASIC_QUESTIONS, BASIC_TRUTH, COMPLEX, release_root
 from eibench.data.schema import Finding, Sample, Split
@@ -101,10 +101,11 @@ def load_basic(root: Path) -> Dataset:
             questions[key] = (question, number)
 
     text, pairs = read_json_object(tpath)
+    lines = key_lines(text)
     truths: dict[str, list[str]] = {}
     raw_truths: dict[str, str] = {}
     for key, value in pairs:
-        line = line_of_key(text, key)
+        line = lines.get(key)
         _check_key(key, tpath, line)
         raw = _string(value, tpath, "trigger list", line=line, key=key)
         if key in raw_truths:
@@ -131,7 +132,7 @@ def load_basic(root: Path) -> Dataset:
             raise DataError(
                 tpath,
                 f"no question for this key in {qpath.name}",
-                line=line_of_key(text, key),
+                line=lines.get(key),
                 key=key,
             )
 

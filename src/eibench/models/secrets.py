@@ -15,20 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-from pathlib import Path
-from typing import Any
 
-import platformdirs
-
+from eibench.config import config_path, load_config
 from eibench.errors import EIBenchError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
-CONFIG_ENV = "EIBENCH_CONFIG"
 
 ENV_VARS: dict[str, str] = {
     "openai": "OPENAI_API_KEY",
@@ -41,36 +30,12 @@ _MIN_SECRET_LEN = 4
 MASK = "***"
 
 
-def config_path() -> Path:
-    """The config file read for keys (it need not exist)."""
-    override = os.environ.get(CONFIG_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_config_dir("eibench")) / "config.toml"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def config_keys() -> dict[str, str]:
     """The `[keys]` table of the config file; empty when there is no file.
 
     Raises `EIBenchError` naming the file when it cannot be read or is malformed."""
+    keys = load_config().get("keys", {})
     path = config_path()
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise EIBenchError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EIBenchError(f"{path}: the config file is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise EIBenchError(f"{path}: not valid TOML: {_one_line(str(exc))}") from None
-    keys = data.get("keys", {})
     if not isinstance(keys, dict):
         raise EIBenchError(f"{path}: 'keys' must be a table, e.g. [keys] openai = \"sk-...\"")
     out: dict[str, str] = {}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from eibench.data.images import ImageError, open_image, resolve_image
+from PIL import Image
+
+from eibench.data.images import ImageError, resolve_image
 from eibench.models.base import ImagePart
 
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -17,18 +19,21 @@ def image_part(root: Path, key: str, max_side: int | None = None) -> ImagePart:
     The file's bytes go as they are when its format is one APIs take and it fits `max_side`;
     otherwise it is re-encoded (JPEG, or PNG when it has transparency).
     """
-    with open_image(root, key) as image:
-        fmt = image.format or ""
-        too_big = max_side is not None and max(image.size) > max_side
-        if fmt in _MEDIA_TYPES and not too_big:
-            return ImagePart(
-                media_type=_MEDIA_TYPES[fmt], data=resolve_image(root, key).read_bytes()
-            )
-        try:
+    path = resolve_image(root, key)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: image not found") from None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or ""
+            too_big = max_side is not None and max(image.size) > max_side
+            if fmt in _MEDIA_TYPES and not too_big:
+                return ImagePart(media_type=_MEDIA_TYPES[fmt], data=data)
             image.load()
-        except OSError as exc:
-            raise ImageError(f"{key}: cannot decode the image ({exc})") from None
-        converted = image.copy()
+            converted = image.copy()
+    except OSError as exc:  # Pillow's UnidentifiedImageError is an OSError
+        raise ImageError(f"{path}: not an image Pillow can read ({exc})") from None
     if too_big and max_side is not None:
         converted.thumbnail((max_side, max_side))
     out = io.BytesIO()
