@@ -29,8 +29,9 @@ from eibench.models.base import (
     ModelCallError,
     TextPart,
 )
-from eibench.models.openai_compat import ReplicaPool, create_kwargs, parse_retry_after
+from eibench.models.openai_compat import create_kwargs
 from eibench.models.registry import ModelOptions, load_model
+from eibench.models.sdk import ReplicaPool, parse_retry_after
 from eibench.models.secrets import api_key, redact
 from tests.fake_server import (
     Behaviour,

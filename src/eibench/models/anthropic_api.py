@@ -1,7 +1,6 @@
 """`anthropic:MODEL`: the Anthropic Messages API (or a server that speaks it).
 
-Same contract as `openai_compat`: one SDK client per base URL, the least busy replica per call,
-no retries in the SDK, every failure a `ModelCallError` with a redacted one-line message.
+Replicas, retries (none in the SDK) and error mapping come from `eibench.models.sdk`.
 Anthropic has no seed; it is ignored. A JSON schema is asked for in the system prompt.
 Temperature and top_p travel in `extra_body`, which works with the SDK before and after 1.0.
 """
@@ -9,31 +8,11 @@ Temperature and top_p travel in `extra_body`, which works with the SDK before an
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import Any
 
-from eibench.models.base import ChatRequest, ChatResponse, Message, ModelCallError, TextPart, Usage
-from eibench.models.openai_compat import (
-    PLACEHOLDER_KEY,
-    ReplicaPool,
-    body_message,
-    call_error,
-    connection_error,
-    display_url,
-    int_or_zero,
-    is_host,
-    malformed_error,
-    missing_key,
-    missing_package,
-    status_error,
-    timeout_error,
-)
-from eibench.models.registry import ModelOptions
-from eibench.models.secrets import api_key
-
-if TYPE_CHECKING:
-    import anthropic
+from eibench.models.base import ChatRequest, ChatResponse, Message, TextPart, Usage
+from eibench.models.sdk import PLACEHOLDER_KEY, SDKChat, call_error, int_or_zero, malformed_error
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 ANTHROPIC_HOST = "api.anthropic.com"
@@ -91,86 +70,27 @@ def create_kwargs(model: str, request: ChatRequest) -> dict[str, Any]:
     return kwargs
 
 
-@dataclass
-class _Replica:
-    url: str
-    where: str
-    client: anthropic.AsyncAnthropic
-
-
-class AnthropicChat:
+class AnthropicChat(SDKChat):
     """A Claude model behind the Anthropic Messages API, on one or more base URLs."""
 
-    def __init__(self, name: str, options: ModelOptions) -> None:
-        self.name = name
-        self.spec = f"anthropic:{name}"
-        self.timeout = options.timeout
-        urls = list(options.base_urls) or [os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL]
-        self.urls = [u.rstrip("/") for u in urls]
-        self._pool: ReplicaPool[_Replica] | None = None
-        self._setup_error: ModelCallError | None = None
-        key = api_key("anthropic")  # a malformed config file raises EIBenchError here
-        if key is None and any(is_host(u, ANTHROPIC_HOST) for u in self.urls):
-            self._setup_error = missing_key("anthropic", "Anthropic")
-            return
-        try:
-            import anthropic
-        except ImportError:
-            self._setup_error = missing_package("anthropic")
-            return
-        self._pool = ReplicaPool(
-            [
-                _Replica(
-                    url=url,
-                    where=f"{self.spec} at {display_url(url)}",
-                    # An explicit key keeps the SDK from looking for other credentials.
-                    client=anthropic.AsyncAnthropic(
-                        api_key=key or PLACEHOLDER_KEY,
-                        base_url=url,
-                        max_retries=0,
-                        timeout=self.timeout,
-                    ),
-                )
-                for url in self.urls
-            ]
+    provider = "anthropic"
+    label = "Anthropic"
+    default_url = ANTHROPIC_URL
+    url_env = "ANTHROPIC_BASE_URL"
+    host = ANTHROPIC_HOST
+    base_error = "AnthropicError"
+
+    def client(self, sdk: ModuleType, key: str | None, url: str) -> Any:
+        # An explicit key keeps the SDK from looking for other credentials.
+        return sdk.AsyncAnthropic(
+            api_key=key or PLACEHOLDER_KEY, base_url=url, max_retries=0, timeout=self.timeout
         )
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        if self._pool is None:
-            raise self._setup_error or ModelCallError("unavailable", f"{self.spec} is closed")
-        import anthropic
-        import pydantic
-
         kwargs = create_kwargs(self.name, request)
-        with self._pool.acquire() as replica:
-            where = replica.where
-            try:
-                message = await replica.client.messages.create(**kwargs, timeout=self.timeout)
-            except anthropic.APITimeoutError:
-                raise timeout_error(where, self.timeout) from None
-            except anthropic.APIConnectionError as exc:
-                raise connection_error(where, exc) from None
-            except anthropic.APIStatusError as exc:
-                raise status_error(
-                    where,
-                    exc.status_code,
-                    headers=exc.response.headers,
-                    detail=body_message(exc.body, exc.message),
-                    model=self.name,
-                ) from None
-            except anthropic.APIResponseValidationError as exc:
-                raise malformed_error(where, exc.message) from None
-            except (json.JSONDecodeError, pydantic.ValidationError) as exc:
-                raise malformed_error(where, f"{type(exc).__name__}: {exc}") from None
-            except (anthropic.AnthropicError, ValueError) as exc:
-                raise call_error("bad_request", f"{where}: {exc}") from None
-        return _to_response(message, where)
-
-    async def aclose(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            for replica in pool.replicas:
-                await replica.client.close()
+        with self.calling() as replica:
+            message = await replica.client.messages.create(**kwargs, timeout=self.timeout)
+        return _to_response(message, replica.where)
 
 
 def _to_response(message: Any, where: str) -> ChatResponse:
