@@ -11,8 +11,14 @@ import json
 from types import ModuleType
 from typing import Any
 
-from eibench.models.base import ChatRequest, ChatResponse, Message, TextPart, Usage
-from eibench.models.sdk import PLACEHOLDER_KEY, SDKChat, call_error, int_or_zero, malformed_error
+from eibench.models.base import ChatRequest, ChatResponse, ImagePart, Message, Usage
+from eibench.models.sdk import (
+    PLACEHOLDER_KEY,
+    SDKChat,
+    api_message,
+    int_or_zero,
+    malformed_error,
+)
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 ANTHROPIC_HOST = "api.anthropic.com"
@@ -25,27 +31,16 @@ def json_instruction(schema: dict[str, Any]) -> str:
     )
 
 
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": part.media_type, "data": part.b64()},
+    }
+
+
 def anthropic_message(message: Message) -> dict[str, Any]:
     """A user or assistant message: plain text as a string, text with images as blocks."""
-    images = message.images()
-    if not images:
-        return {"role": message.role, "content": message.plain_text()}
-    if message.role != "user":
-        raise call_error(
-            "bad_request", f"images are only supported in user messages, not {message.role}"
-        )
-    blocks: list[dict[str, Any]] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            blocks.append({"type": "text", "text": part.text})
-        else:
-            blocks.append(
-                {
-                    "type": "image",
-                    "source": {"type": "base64", "media_type": part.media_type, "data": part.b64()},
-                }
-            )
-    return {"role": message.role, "content": blocks}
+    return api_message(message, _image_block)
 
 
 def create_kwargs(model: str, request: ChatRequest) -> dict[str, Any]:

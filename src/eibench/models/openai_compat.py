@@ -9,11 +9,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from eibench.models.base import ChatRequest, ChatResponse, Message, TextPart, Usage
+from eibench.models.base import ChatRequest, ChatResponse, ImagePart, Message, Usage
 from eibench.models.sdk import (
     PLACEHOLDER_KEY,
     SDKChat,
-    call_error,
+    api_message,
     int_or_zero,
     is_host,
     malformed_error,
@@ -23,27 +23,17 @@ OPENAI_URL = "https://api.openai.com/v1"
 OPENAI_HOST = "api.openai.com"
 
 
-def _image_url(media_type: str, b64: str) -> dict[str, Any]:
-    return {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{b64}"}}
+def _image_url(part: ImagePart) -> dict[str, Any]:
+    return {
+        "type": "image_url",
+        "image_url": {"url": f"data:{part.media_type};base64,{part.b64()}"},
+    }
 
 
 def openai_message(message: Message) -> dict[str, Any]:
     """One message in the chat completions format: plain text as a string, text with images as
     content parts (images as data URIs)."""
-    images = message.images()
-    if not images:
-        return {"role": message.role, "content": message.plain_text()}
-    if message.role != "user":
-        raise call_error(
-            "bad_request", f"images are only supported in user messages, not {message.role}"
-        )
-    parts: list[dict[str, Any]] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            parts.append({"type": "text", "text": part.text})
-        else:
-            parts.append(_image_url(part.media_type, part.b64()))
-    return {"role": message.role, "content": parts}
+    return api_message(message, _image_url)
 
 
 def create_kwargs(model: str, request: ChatRequest, *, official: bool) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import importlib
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from eibench.config import config_path
-from eibench.models.base import ErrorKind, ModelCallError
+from eibench.models.base import ErrorKind, ImagePart, Message, ModelCallError, TextPart
 from eibench.models.registry import ModelOptions
 from eibench.models.secrets import ENV_VARS, api_key, redact
 
@@ -196,6 +196,24 @@ def missing_key(provider: str, label: str) -> ModelCallError:
 
 def int_or_zero(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def api_message(
+    message: Message, image_block: Callable[[ImagePart], dict[str, Any]]
+) -> dict[str, Any]:
+    """A message in the shape both APIs share: plain text as a string, or text and image
+    blocks (`image_block` writes an image the API's way). Only user messages carry images."""
+    if not message.images():
+        return {"role": message.role, "content": message.plain_text()}
+    if message.role != "user":
+        raise call_error(
+            "bad_request", f"images are only supported in user messages, not {message.role}"
+        )
+    blocks = [
+        {"type": "text", "text": part.text} if isinstance(part, TextPart) else image_block(part)
+        for part in message.content
+    ]
+    return {"role": message.role, "content": blocks}
 
 
 @dataclass
