@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +17,15 @@ from rich.console import Console
 
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
-from eibench.models.base import ChatModel, ChatRequest, ChatResponse, ModelCallError, Usage
+from eibench.models.base import ChatModel, ChatRequest, ModelCallError, Usage
 from eibench.models.clean import clean_text
+from eibench.runner.calls import FATAL, CachedCaller, drain
 from eibench.runner.cost import Price
 from eibench.runner.progress import RunProgress
-from eibench.runner.retry import AdaptiveLimiter, RetryPolicy, call_with_retries
+from eibench.runner.retry import RetryPolicy
 from eibench.settings import Setting, caption_messages, image_part
 from eibench.settings.prompts import version
 from eibench.store import Generation, RunConfig, Store
-
-# Errors after which no further call can succeed: stop the run instead of failing every sample.
-_FATAL = frozenset({"auth", "unavailable"})
 
 
 @dataclass
@@ -65,41 +62,14 @@ class Summary:
     failed_total: int = 0  # selected samples whose stored generation is a failure, after the run
 
 
-class _Caller:
-    """Shared state of one invocation: limiter, cache, counters, stop flag."""
+@dataclass
+class _State:
+    """One invocation: the job, its model caller, and the captioning call of each image."""
 
-    def __init__(self, job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
-        self.job, self.store, self.summary, self.progress = job, store, summary, progress
-        self.limiter = AdaptiveLimiter(job.concurrency, job.adaptive)
-        self.rng = random.Random(0)
-        self.captions: dict[str, asyncio.Task[str]] = {}  # image -> its one captioning call
-
-    async def call(
-        self, model: ChatModel, request: ChatRequest
-    ) -> tuple[ChatResponse, int, bool, float]:
-        """(response, attempts, from cache, latency); raises ModelCallError on final failure."""
-        key = request.cache_key(model.spec)
-        if self.job.use_cache:
-            hit = self.store.cached_response(key)
-            if hit is not None:
-                return hit, 0, True, 0.0
-
-        def retried(error: ModelCallError) -> None:
-            self.summary.requests += 1
-            self.progress.retried()
-
-        try:
-            result = await call_with_retries(
-                model, request, self.limiter, self.job.policy, rng=self.rng, on_retry=retried
-            )
-        except ModelCallError as error:
-            self.summary.requests += 1
-            if error.kind in _FATAL and self.summary.stopped is None:
-                self.summary.stopped = f"{error.kind}: {error}"
-            raise
-        self.summary.requests += 1
-        self.store.cache_response(key, model.spec, result.response)
-        return result.response, result.attempts, False, result.latency
+    job: Job
+    caller: CachedCaller
+    store: Store
+    captions: dict[str, asyncio.Task[str]] = field(default_factory=dict)
 
 
 def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
@@ -111,25 +81,24 @@ def _needs_images(job: Job) -> bool:
     return job.model.spec != "prior" and (job.setting.sends_image or job.setting.needs_caption)
 
 
-async def _caption(caller: _Caller, captioner: ChatModel, image: str) -> str:
+async def _caption(state: _State, captioner: ChatModel, image: str) -> str:
     """The image's caption: stored, being written for another sample, or written now."""
-    if image not in caller.captions:
-        caller.captions[image] = asyncio.ensure_future(_write_caption(caller, captioner, image))
-    return await asyncio.shield(caller.captions[image])
+    if image not in state.captions:
+        state.captions[image] = asyncio.ensure_future(_write_caption(state, captioner, image))
+    return await asyncio.shield(state.captions[image])
 
 
-async def _write_caption(caller: _Caller, captioner: ChatModel, image: str) -> str:
-    job = caller.job
+async def _write_caption(state: _State, captioner: ChatModel, image: str) -> str:
+    job = state.job
     key = _caption_key(job, captioner, image)
-    stored = caller.store.caption(key)
+    stored = state.store.caption(key)
     if stored is not None:
         return stored
     assert job.images is not None
     part = image_part(job.images, image, job.config.max_image_side)
     request = ChatRequest(messages=caption_messages(part), params=job.config.params)
-    response, *_ = await caller.call(captioner, request)
-    text = clean_text(response.text)
-    caller.store.put_caption(key, captioner.spec, image, text)
+    text = clean_text((await state.caller.call(captioner, request)).response.text)
+    state.store.put_caption(key, captioner.spec, image, text)
     return text
 
 
@@ -148,12 +117,12 @@ def _failed(
     )
 
 
-async def _answer(caller: _Caller, sample: Sample) -> Generation:
-    job = caller.job
+async def _answer(state: _State, sample: Sample) -> Generation:
+    job = state.job
     caption = None
     try:
         if job.setting.needs_caption:
-            caption = await _caption(caller, job.captioner or job.model, sample.image)
+            caption = await _caption(state, job.captioner or job.model, sample.image)
         image = None
         if _needs_images(job) and job.setting.sends_image:
             assert job.images is not None
@@ -170,7 +139,7 @@ async def _answer(caller: _Caller, sample: Sample) -> Generation:
         context={"sample_id": sample.id, "split": sample.split, "emotion": sample.emotion},
     )
     try:
-        response, attempts, cached, latency = await caller.call(job.model, request)
+        called = await state.caller.call(job.model, request)
     except ModelCallError as exc:
         return _failed(job, sample, exc.kind, str(exc), exc.attempts, prompt)
     return Generation(
@@ -178,42 +147,43 @@ async def _answer(caller: _Caller, sample: Sample) -> Generation:
         sample_id=sample.id,
         image=sample.image,
         status="ok",
-        raw=response.text,
-        clean=clean_text(response.text),
+        raw=called.response.text,
+        clean=clean_text(called.response.text),
         prompt=prompt,
-        usage=response.usage,
-        latency=latency,
-        attempts=attempts,
-        cached=cached,
+        usage=called.response.usage,
+        latency=called.latency,
+        attempts=called.attempts,
+        cached=called.cached,
     )
 
 
 async def _run(job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
-    caller = _Caller(job, store, summary, progress)
-    queue: asyncio.Queue[Sample] = asyncio.Queue()
-    for sample in todo(job, store):
-        queue.put_nowait(sample)
+    caller = CachedCaller(
+        store,
+        progress,
+        concurrency=job.concurrency,
+        adaptive=job.adaptive,
+        policy=job.policy,
+        use_cache=job.use_cache,
+    )
+    state = _State(job, caller, store)
 
-    async def worker() -> None:
-        while summary.stopped is None:
-            try:
-                sample = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            generation = await _answer(caller, sample)
-            if summary.stopped is not None and generation.error_kind in _FATAL:
-                return  # leave it missing: it is redone once the problem is fixed
-            store.put_generation(generation)
-            summary.ok += generation.status == "ok"
-            summary.failed += generation.status == "failed"
-            summary.cached += generation.cached
-            if not generation.cached:
-                summary.usage = summary.usage + generation.usage
-            progress.advance(
-                generation.status == "ok", generation.usage if not generation.cached else Usage()
-            )
+    async def handle(sample: Sample) -> None:
+        generation = await _answer(state, sample)
+        if caller.stopped is not None and generation.error_kind in FATAL:
+            return  # leave it missing: it is redone once the problem is fixed
+        store.put_generation(generation)
+        summary.ok += generation.status == "ok"
+        summary.failed += generation.status == "failed"
+        summary.cached += generation.cached
+        usage = Usage() if generation.cached else generation.usage
+        summary.usage = summary.usage + usage
+        progress.advance(generation.status == "ok", usage)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, job.concurrency))))
+    try:
+        await drain(todo(job, store), job.concurrency, handle, lambda: caller.stopped is not None)
+    finally:
+        summary.requests, summary.stopped = caller.requests, caller.stopped
 
 
 def todo(job: Job, store: Store) -> list[Sample]:

@@ -1,0 +1,95 @@
+"""The paper's judge protocols, `paper-llama3` and `paper-chatgpt`: the released prompts,
+verbatim, and a tolerant reader of their `{score: correct/total}` output.
+
+The prompts keep the release's grammar ("aimed at comprehend an emotion"). The LLaMA-3 judge
+had a separate complex-split prompt ("comprehending"); the ChatGPT judge used one prompt for
+both splits. Each prompt is followed by the same suffix with the answer and the numbered
+ground truth.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from eibench.data.schema import Split
+from eibench.judges.verdict import JudgeParseError, Verdict
+from eibench.models.base import GenerationParams, Message
+from eibench.settings.prompts import render, template, version
+
+PAPER_PROTOCOLS = ("paper-llama3", "paper-chatgpt")
+
+# The judges' sampling in the release: temperature 0.1, top_p 0.9, at most 512 new tokens.
+PAPER_SAMPLING = GenerationParams(temperature=0.1, top_p=0.9, max_tokens=512)
+
+
+def task_template(protocol: str, split: Split) -> str:
+    """The template name of the protocol's task text for `split`."""
+    if protocol == "paper-chatgpt":
+        return "judge/paper_chatgpt"
+    if protocol == "paper-llama3":
+        return f"judge/paper_llama3_{split}"
+    raise ValueError(f"not a paper protocol: {protocol}")
+
+
+def prompt_version(protocol: str, split: Split) -> str:
+    return version(
+        "judge/paper_system",
+        task_template(protocol, split),
+        "judge/paper_suffix",
+        "judge/paper_reask",
+    )
+
+
+def numbered(triggers: Sequence[str]) -> str:
+    """The ground truth as the release writes it: `1. trigger` lines."""
+    return "\n".join(f"{i}. {t}" for i, t in enumerate(triggers, 1))
+
+
+def user_prompt(protocol: str, split: Split, answer: str, triggers: Sequence[str]) -> str:
+    """The task text and the suffix with the record and the numbered ground truth."""
+    return template(task_template(protocol, split)) + render(
+        "judge/paper_suffix", answer=answer, triggers=numbered(triggers)
+    )
+
+
+def build_messages(
+    protocol: str, split: Split, answer: str, triggers: Sequence[str]
+) -> list[Message]:
+    return [
+        Message.text("system", template("judge/paper_system")),
+        Message.text("user", user_prompt(protocol, split, answer, triggers)),
+    ]
+
+
+def reask_message(error: JudgeParseError) -> Message:
+    """The follow-up turn after an unreadable assessment (deterministic judges only: a sampling
+    judge is simply asked again, as the release did)."""
+    return Message.text("user", template("judge/paper_reask") % error)
+
+
+# `{score: 3/5}` and its real-world variants: any case, spaces, markdown emphasis or code
+# marks around the word or the numbers, `=` for `:`, `out of` for `/`.
+_MARK = r"[\s*_`]*"
+_NUMBERS = rf"{_MARK}(\d+){_MARK}(?:/|\bout\s+of\b){_MARK}(\d+)"
+_BRACED = re.compile(rf"\{{{_MARK}score{_MARK}[:=]{_NUMBERS}{_MARK}\}}", re.IGNORECASE)
+_BARE = re.compile(rf"\bscore{_MARK}[:=]{_NUMBERS}", re.IGNORECASE)
+
+
+def parse_score(text: str) -> tuple[int, int]:
+    """(correct, total) from a paper-judge reply. The last `{score: c/t}` wins; without braces,
+    the last `score: c/t`. Raises `JudgeParseError` when there is none or the total is 0."""
+    found = _BRACED.findall(text) or _BARE.findall(text)
+    if not found:
+        raise JudgeParseError("no {score: correct/total} found.")
+    correct, total = (int(x) for x in found[-1])
+    if total == 0:
+        raise JudgeParseError(f"the total in {{score: {correct}/{total}}} is 0.")
+    return correct, total
+
+
+def parse_reply(text: str, n_triggers: int) -> Verdict:
+    """The verdict of a paper-judge reply against `n_triggers` ground-truth triggers. The
+    judge's total is kept as `judge_total`; recall uses the ground-truth count."""
+    correct, judge_total = parse_score(text)
+    return Verdict(correct=correct, total=n_triggers, judge_total=judge_total)

@@ -1,0 +1,2 @@
+"""Metrics: recall tables, confidence intervals, paired tests, agreement, coherence and
+emotion-conditioning sensitivity."""
