@@ -37,22 +37,29 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("eibench")) / "config.toml"
 
 
-def load_config() -> dict[str, Any]:
-    """The parsed config file, or {} when there is none; a bad file is one clear error."""
-    path = config_path()
+def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
+    """The parsed TOML file at `path`; an unreadable or invalid one is one clear error."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        raise
     except OSError as exc:
-        raise EIBenchError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+        raise EIBenchError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     try:
         data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise EIBenchError(f"{path}: the config file is not UTF-8 text") from None
+        raise EIBenchError(f"{path}: the {what} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise EIBenchError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
     return data
+
+
+def load_config() -> dict[str, Any]:
+    """The parsed config file, or {} when there is none; a bad file is one clear error."""
+    try:
+        return read_toml(config_path(), "config file")
+    except FileNotFoundError:
+        return {}
 
 
 def prices() -> dict[str, Any]:

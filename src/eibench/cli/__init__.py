@@ -10,8 +10,10 @@ from rich.markup import escape
 from eibench import __version__
 from eibench.cli.console import err
 from eibench.cli.data import data_app
+from eibench.cli.judge import judge
 from eibench.cli.run import run as run_command
 from eibench.cli.runs import export, import_, runs
+from eibench.cli.score import compare, score
 from eibench.errors import EIBenchError
 
 app = typer.Typer(
@@ -23,6 +25,9 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command(name="run")(run_command)
+app.command(name="judge")(judge)
+app.command(name="score")(score)
+app.command(name="compare")(compare)
 app.command(name="runs")(runs)
 app.command(name="export")(export)
 app.command(name="import")(import_)

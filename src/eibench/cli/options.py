@@ -55,3 +55,34 @@ WorkspaceOption = Annotated[
     ),
 ]
 RunOption = Annotated[str, typer.Option("--run", help="Run name.")]
+
+RUNNER_PANEL = "Runner"
+ConcurrencyOption = Annotated[
+    int, typer.Option(help="Calls in flight at once.", rich_help_panel=RUNNER_PANEL)
+]
+AdaptiveOption = Annotated[
+    bool,
+    typer.Option(
+        "--adaptive",
+        help="Halve concurrency on 429, climb back on success.",
+        rich_help_panel=RUNNER_PANEL,
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option(help="Seconds per request.", rich_help_panel=RUNNER_PANEL)
+]
+MaxAttemptsOption = Annotated[
+    int, typer.Option(help="Attempts per call before it fails.", rich_help_panel=RUNNER_PANEL)
+]
+RetryFailedOption = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed", help="Also redo samples that failed before.", rich_help_panel=RUNNER_PANEL
+    ),
+]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache", help="Do not reuse identical earlier calls.", rich_help_panel=RUNNER_PANEL
+    ),
+]

@@ -11,7 +11,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from eibench.cli.console import err, out
-from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.cli.options import (
+    AdaptiveOption,
+    ConcurrencyOption,
+    DataOption,
+    ImagesOption,
+    MaxAttemptsOption,
+    NoCacheOption,
+    RetryFailedOption,
+    TimeoutOption,
+    WorkspaceOption,
+)
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
@@ -20,7 +30,6 @@ from eibench.store import Store
 
 MODEL_PANEL = "Model"
 SAMPLES_PANEL = "Samples"
-RUNNER_PANEL = "Runner"
 
 
 class SplitName(str, Enum):
@@ -150,37 +159,12 @@ def run(
             show_default=False,
         ),
     ] = None,
-    concurrency: Annotated[
-        int, typer.Option(help="Calls in flight at once.", rich_help_panel=RUNNER_PANEL)
-    ] = 8,
-    adaptive: Annotated[
-        bool,
-        typer.Option(
-            "--adaptive",
-            help="Halve concurrency on 429, climb back on success.",
-            rich_help_panel=RUNNER_PANEL,
-        ),
-    ] = False,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds per request.", rich_help_panel=RUNNER_PANEL)
-    ] = 120.0,
-    max_attempts: Annotated[
-        int, typer.Option(help="Attempts per call before it fails.", rich_help_panel=RUNNER_PANEL)
-    ] = 5,
-    retry_failed: Annotated[
-        bool,
-        typer.Option(
-            "--retry-failed",
-            help="Also redo samples that failed before.",
-            rich_help_panel=RUNNER_PANEL,
-        ),
-    ] = False,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache", help="Do not reuse identical earlier calls.", rich_help_panel=RUNNER_PANEL
-        ),
-    ] = False,
+    concurrency: ConcurrencyOption = 8,
+    adaptive: AdaptiveOption = False,
+    timeout: TimeoutOption = 120.0,
+    max_attempts: MaxAttemptsOption = 5,
+    retry_failed: RetryFailedOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Answer the benchmark with a model. Re-run the same command to resume: only what is
     missing is done (and what failed, with --retry-failed)."""

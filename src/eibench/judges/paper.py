@@ -65,7 +65,7 @@ def build_messages(
 def reask_message(error: JudgeParseError) -> Message:
     """The follow-up turn after an unreadable assessment (deterministic judges only: a sampling
     judge is simply asked again, as the release did)."""
-    return Message.text("user", template("judge/paper_reask") % error)
+    return Message.text("user", template("judge/paper_reask").replace("{reason}", str(error)))
 
 
 # `{score: 3/5}` and its real-world variants: any case, spaces, markdown emphasis or code

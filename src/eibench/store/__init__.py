@@ -1,6 +1,15 @@
-"""The SQLite run store: runs, generations, captions and the call cache."""
+"""The SQLite run store: runs, generations, judgments, per-answer metrics,
+captions and the call cache."""
 
 from eibench.store.db import Store, default_workspace
-from eibench.store.records import Generation, RunConfig, RunInfo
+from eibench.store.records import Generation, JudgingConfig, Judgment, RunConfig, RunInfo
 
-__all__ = ["Generation", "RunConfig", "RunInfo", "Store", "default_workspace"]
+__all__ = [
+    "Generation",
+    "JudgingConfig",
+    "Judgment",
+    "RunConfig",
+    "RunInfo",
+    "Store",
+    "default_workspace",
+]

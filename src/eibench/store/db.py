@@ -7,10 +7,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatResponse, Usage
-from eibench.store.records import Generation, RunConfig, RunInfo
+from eibench.store.records import Generation, JudgingConfig, Judgment, RunConfig, RunInfo
 
 WORKSPACE_ENV = "EIBENCH_WORKSPACE"
 DB_NAME = "eibench.sqlite"
@@ -46,6 +47,36 @@ CREATE TABLE IF NOT EXISTS captions (
     text TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS judgings (
+    run TEXT NOT NULL REFERENCES runs(name),
+    judge TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run, judge, protocol)
+);
+CREATE TABLE IF NOT EXISTS judgments (
+    run TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    judge TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'judge_unparsed', 'failed')),
+    answer_digest TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run, sample_id, judge, protocol),
+    FOREIGN KEY (run, judge, protocol) REFERENCES judgings(run, judge, protocol)
+);
+CREATE TABLE IF NOT EXISTS answer_metrics (
+    run TEXT NOT NULL REFERENCES runs(name),
+    sample_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    encoder TEXT NOT NULL,
+    answer_digest TEXT NOT NULL,
+    value REAL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run, sample_id, metric, encoder)
+);
 CREATE TABLE IF NOT EXISTS call_cache (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
@@ -62,6 +93,11 @@ def default_workspace() -> Path:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """`key: old -> new` for each key whose value differs; empty when none does."""
+    return ", ".join(f"{k}: {old.get(k)!r} -> {v!r}" for k, v in new.items() if old.get(k) != v)
 
 
 class Store:
@@ -109,11 +145,8 @@ class Store:
                 (name, config.model_dump_json(), _now()),
             )
             return
-        old, new = existing.identity(), config.identity()
-        if old != new:
-            diff = ", ".join(
-                f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in new if old.get(k) != new.get(k)
-            )
+        diff = _diff(existing.identity(), config.identity())
+        if diff:
             raise EIBenchError(
                 f"run {name!r} exists with a different configuration ({diff}); "
                 "choose another --run name"
@@ -214,6 +247,113 @@ class Store:
                 error_message=r["error_message"],
                 created_at=r["created_at"],
             )
+
+    # judgments ----------------------------------------------------------------------------
+
+    def ensure_judging(self, run: str, config: JudgingConfig, replace: bool = False) -> None:
+        """Create the (run, judge, protocol) judging, or check that the stored one has the same
+        config. With `replace`, a different config discards the stored judgments instead."""
+        key = (run, config.judge, config.protocol)
+        row = self._db.execute(
+            "SELECT config FROM judgings WHERE run = ? AND judge = ? AND protocol = ?", key
+        ).fetchone()
+        if row is not None:
+            diff = _diff(
+                JudgingConfig.model_validate_json(row["config"]).identity(), config.identity()
+            )
+            if not diff:
+                return
+            if not replace:
+                raise EIBenchError(
+                    f"run {run!r} was judged by {config.judge} ({config.protocol}) with a "
+                    f"different configuration ({diff}); pass --replace to discard those "
+                    "judgments and judge again"
+                )
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "DELETE FROM judgments WHERE run = ? AND judge = ? AND protocol = ?", key
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO judgings VALUES (?, ?, ?, ?, ?)",
+                (*key, config.model_dump_json(), _now()),
+            )
+
+    def judgings(self, run: str) -> list[JudgingConfig]:
+        rows = self._db.execute(
+            "SELECT config FROM judgings WHERE run = ? ORDER BY created_at, judge, protocol",
+            (run,),
+        )
+        return [JudgingConfig.model_validate_json(r["config"]) for r in rows]
+
+    def judgment_states(self, run: str, judge: str, protocol: str) -> dict[str, tuple[str, str]]:
+        """sample id -> (status, answer digest) of the stored judgments."""
+        rows = self._db.execute(
+            "SELECT sample_id, status, answer_digest FROM judgments "
+            "WHERE run = ? AND judge = ? AND protocol = ?",
+            (run, judge, protocol),
+        )
+        return {r["sample_id"]: (r["status"], r["answer_digest"]) for r in rows}
+
+    def put_judgments(self, judgments: Iterable[Judgment]) -> None:
+        """Insert or replace judgments, committed together."""
+        rows = [
+            (
+                j.run,
+                j.sample_id,
+                j.judge,
+                j.protocol,
+                j.status,
+                j.answer_digest,
+                j.model_dump_json(),
+                j.created_at or _now(),
+            )
+            for j in judgments
+        ]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?)", rows)
+
+    def judgments(
+        self, run: str, judge: str | None = None, protocol: str | None = None
+    ) -> list[Judgment]:
+        rows = self._db.execute(
+            "SELECT record FROM judgments WHERE run = ? AND judge = COALESCE(?, judge) "
+            "AND protocol = COALESCE(?, protocol)",
+            (run, judge, protocol),
+        )
+        return [Judgment.model_validate_json(r["record"]) for r in rows]
+
+    # per-answer metrics (coherence, sensitivity) -------------------------------------------
+
+    def put_metrics(
+        self, run: str, metric: str, encoder: str, values: Iterable[tuple[str, str, float | None]]
+    ) -> None:
+        """Store (sample id, answer digest, value) rows of one metric, committed together."""
+        now = _now()
+        rows = [(run, sid, metric, encoder, digest, v, now) for sid, digest, v in values]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO answer_metrics VALUES (?,?,?,?,?,?,?)", rows
+            )
+
+    def metrics(self, run: str, metric: str, encoder: str) -> dict[str, tuple[str, float | None]]:
+        """sample id -> (answer digest, value) of a stored metric."""
+        rows = self._db.execute(
+            "SELECT sample_id, answer_digest, value FROM answer_metrics "
+            "WHERE run = ? AND metric = ? AND encoder = ?",
+            (run, metric, encoder),
+        )
+        return {r["sample_id"]: (r["answer_digest"], r["value"]) for r in rows}
+
+    def metric_encoders(self, run: str, metric: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT encoder FROM answer_metrics WHERE run = ? AND metric = ? "
+            "ORDER BY encoder",
+            (run, metric),
+        )
+        return [r["encoder"] for r in rows]
 
     # captions and the call cache ----------------------------------------------------------
 

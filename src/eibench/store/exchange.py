@@ -50,12 +50,13 @@ def export_run(
     return len(lines), missing
 
 
-def import_answers(store: Store, path: Path, run: str, label: str, dataset: Dataset) -> int:
-    """Bring answers produced elsewhere (reference format) into the store as run `run`.
+def read_reference(path: Path, dataset: Dataset) -> list[tuple[Sample, str]]:
+    """The (sample, text) pairs of a file in the release scripts' format, one `{image: text}`
+    per line (answers, or a judge's outputs).
 
-    Basic answers are matched by image key. Complex answers, whose image keys repeat, are
-    matched by line order, and each line's key must equal the release's key at that position.
-    Everything is checked before anything is written; re-importing replaces, never duplicates.
+    Basic lines are matched by image key. Complex lines, whose image keys repeat, are matched
+    by line order, and each line's key must equal the release's key at that position. A line
+    that matches nothing, a duplicate, or a value that is not a string is a `DataError`.
     """
     samples: Sequence[Sample] = dataset.samples
     answers: list[tuple[Sample, str]] = []
@@ -98,6 +99,14 @@ def import_answers(store: Store, path: Path, run: str, label: str, dataset: Data
             seen[image] = number
             sample = by_image[image]
         answers.append((sample, answer))
+    return answers
+
+
+def import_answers(store: Store, path: Path, run: str, label: str, dataset: Dataset) -> int:
+    """Bring answers produced elsewhere (reference format) into the store as run `run`.
+    Everything is checked before anything is written; re-importing replaces, never duplicates.
+    """
+    answers = read_reference(path, dataset)
     config = RunConfig(
         model=label,
         split=dataset.split,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eibench.judges.verdict import Verdict
 from eibench.models.base import GenerationParams, Usage
 
 Status = Literal["ok", "failed"]
+
+
+def answer_digest(text: str | None) -> str:
+    """sha256 of an answer's clean text: a verdict is on this exact answer."""
+    return hashlib.sha256((text or "").encode()).hexdigest()
 
 
 class RunConfig(BaseModel):
@@ -60,3 +67,43 @@ class RunInfo(BaseModel):
     created_at: str
     counts: dict[str, int] = Field(default_factory=dict, description="generations per status")
     usage: Usage = Usage()
+
+
+JudgmentStatus = Literal["ok", "judge_unparsed", "failed"]
+
+
+class JudgingConfig(BaseModel):
+    """Everything that shapes one judge's verdicts on a run. Judgments of a (run, judge,
+    protocol) are bound to one config: judging again resumes, a different config is refused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    judge: str = Field(description="judge model spec, or the semantic judge's encoder")
+    protocol: str
+    prompt_version: str = ""
+    params: GenerationParams | None = None
+    settings: dict[str, Any] = Field(default_factory=dict, description="protocol knobs")
+    package_version: str = ""
+
+    def identity(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"package_version"})
+
+
+class Judgment(BaseModel):
+    """One judge's verdict (or its typed failure) on one answer of a run."""
+
+    run: str
+    sample_id: str
+    judge: str
+    protocol: str
+    status: JudgmentStatus
+    answer_digest: str = Field(description="sha256 of the judged answer: a new answer is rejudged")
+    verdict: Verdict | None = None
+    raw: str | None = Field(None, description="the judge's last reply")
+    attempts: int = 0
+    usage: Usage = Usage()
+    latency: float = 0.0
+    cached: bool = False
+    error_kind: str | None = None
+    error_message: str | None = None
+    created_at: str = ""

@@ -1,0 +1,204 @@
+"""`eibench judge`: judge a stored run's answers with one or more judges and a protocol."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from eibench.cli.console import err, out
+from eibench.cli.options import (
+    AdaptiveOption,
+    ConcurrencyOption,
+    DataOption,
+    MaxAttemptsOption,
+    NoCacheOption,
+    RetryFailedOption,
+    RunOption,
+    TimeoutOption,
+    WorkspaceOption,
+)
+from eibench.errors import EIBenchError
+from eibench.judges.protocols import SEMANTIC
+from eibench.judges.run import JudgeRequest, JudgeSummary, judge_run
+from eibench.models.base import GenerationParams
+from eibench.models.registry import ModelOptions
+
+JUDGE_PANEL = "Judge"
+
+
+class ProtocolChoice(str, Enum):
+    semantic = "semantic"
+    paper_llama3 = "paper-llama3"
+    paper_chatgpt = "paper-chatgpt"
+    triggers = "triggers"
+
+
+ProtocolOption = Annotated[
+    ProtocolChoice,
+    typer.Option(
+        help="semantic: offline embedding judge (no model needed); paper-llama3 / "
+        "paper-chatgpt: the release's judge prompts, {score: c/t}; triggers: structured "
+        "per-trigger judge with evidence, precision and F1.",
+        rich_help_panel=JUDGE_PANEL,
+    ),
+]
+JudgesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--judge",
+        help="Judge model spec (openai:MODEL, anthropic:MODEL, hf:ID); repeat for a panel. "
+        "For semantic: the encoder (minilm, st:PATH); default MiniLM.",
+        rich_help_panel=JUDGE_PANEL,
+        show_default=False,
+    ),
+]
+PanelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--panel",
+        help="Panel file (TOML): [[judge]] spec = ..., base_url = [...]; optional protocol.",
+        rich_help_panel=JUDGE_PANEL,
+        show_default=False,
+    ),
+]
+
+
+def judge(
+    run: RunOption,
+    protocol: ProtocolOption = ProtocolChoice.semantic,
+    judges: JudgesOption = None,
+    panel: PanelOption = None,
+    judge_base_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge-base-url",
+            help="OpenAI-compatible server of the judge; repeat to spread over replicas.",
+            rich_help_panel=JUDGE_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    paper_sampling: Annotated[
+        bool,
+        typer.Option(
+            "--paper-sampling",
+            help="The release's judge sampling (temperature 0.1, top_p 0.9) instead of "
+            "deterministic temperature 0; unreadable replies are then re-sampled.",
+            rich_help_panel=JUDGE_PANEL,
+        ),
+    ] = False,
+    max_tokens: Annotated[int, typer.Option(rich_help_panel=JUDGE_PANEL)] = 512,
+    max_asks: Annotated[
+        int,
+        typer.Option(
+            help="Asks per answer while the judge's reply cannot be read (the release: 5).",
+            rich_help_panel=JUDGE_PANEL,
+        ),
+    ] = 5,
+    coherence: Annotated[
+        bool,
+        typer.Option(help="semantic: also store each answer's long-term coherence."),
+    ] = True,
+    coherence_encoder: Annotated[
+        str | None,
+        typer.Option(
+            help="semantic: coherence encoder (minilm, st:PATH, or bert-cls:PATH as the paper); "
+            "default: the judge's encoder, sharing its sentence embeddings.",
+            show_default=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Discard stored judgments made with a different judge configuration.",
+        ),
+    ] = False,
+    data: DataOption = None,
+    workspace: WorkspaceOption = None,
+    concurrency: ConcurrencyOption = 8,
+    adaptive: AdaptiveOption = False,
+    timeout: TimeoutOption = 120.0,
+    max_attempts: MaxAttemptsOption = 5,
+    retry_failed: RetryFailedOption = False,
+    no_cache: NoCacheOption = False,
+) -> None:
+    """Judge a run's answers. Verdicts are stored per (run, sample, judge, protocol); re-run the
+    same command to resume, or judge again with another judge without regenerating. An
+    unreadable judge reply is stored as judge_unparsed, never as a score of 0."""
+    from eibench.config import prices
+    from eibench.judges.panel import read_panel
+
+    chosen: list[tuple[str | None, list[str]]] = [(j, judge_base_url or []) for j in judges or []]
+    if panel is not None:
+        spec = read_panel(panel)
+        if spec.protocol is not None and spec.protocol != protocol.value:
+            protocol = ProtocolChoice(spec.protocol)
+        chosen += [(j.spec, j.base_url) for j in spec.judge]
+    if not chosen:
+        chosen = [(None, [])]
+    if protocol.value == SEMANTIC and len(chosen) > 1:
+        raise EIBenchError("the semantic protocol takes one encoder, not a panel")
+    failed = False
+    for spec_name, base_urls in chosen:
+        request = JudgeRequest(
+            run=run,
+            protocol=protocol.value,
+            judge=spec_name,
+            data=data,
+            workspace=workspace,
+            options=ModelOptions(base_urls=base_urls, timeout=timeout),
+            params=GenerationParams(max_tokens=max_tokens),
+            paper_sampling=paper_sampling,
+            concurrency=concurrency,
+            adaptive=adaptive,
+            max_attempts=max_attempts,
+            max_asks=max_asks,
+            retry_failed=retry_failed,
+            use_cache=not no_cache,
+            replace=replace,
+            coherence=coherence,
+            coherence_encoder=coherence_encoder,
+            price=prices().get(spec_name) if spec_name else None,
+        )
+        summary = judge_run(request, console=err)
+        _print_summary(run, summary)
+        if summary.stopped:
+            raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")
+        failed = failed or bool(summary.unparsed or summary.failed)
+    if failed:
+        err.print(
+            "[yellow]some answers could not be judged[/]; `eibench score` counts them as "
+            "n_judge_failed; re-run with --retry-failed"
+        )
+        raise typer.Exit(1)
+
+
+def _print_summary(run: str, summary: JudgeSummary) -> None:
+    table = Table(
+        title=f"judge {escape(run)} · {escape(summary.judge)} · {summary.protocol}",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("answers", f"{summary.answers:,}")
+    table.add_row("already judged", f"{summary.skipped:,}")
+    table.add_row("judged now", f"{summary.ok:,}")
+    table.add_row("unparsed now", f"{summary.unparsed:,}")
+    table.add_row("failed now", f"{summary.failed:,}")
+    if summary.protocol != SEMANTIC:
+        table.add_row("from cache", f"{summary.cached:,}")
+        table.add_row("requests", f"{summary.requests:,}")
+        usage = summary.usage
+        table.add_row("tokens in / out", f"{usage.input_tokens:,} / {usage.output_tokens:,}")
+    else:
+        table.add_row("coherence computed", f"{summary.coherence:,}")
+    if summary.cost is not None:
+        table.add_row("cost", f"${summary.cost:,.4f}")
+    table.add_row("seconds", f"{summary.seconds:.1f}")
+    out.print(table)

@@ -1,0 +1,274 @@
+"""`eibench score` and `eibench compare`: score tables with intervals, and paired tests."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from eibench.cli.console import out
+from eibench.cli.judge import JudgesOption, ProtocolChoice
+from eibench.cli.options import DataOption, SplitChoice, SplitOption, WorkspaceOption
+from eibench.errors import EIBenchError
+from eibench.metrics.scores import Mean, Row, ScorePolicy
+
+POLICY_PANEL = "Scoring"
+
+
+class DenominatorChoice(str, Enum):
+    truth = "truth"
+    judge = "judge"
+
+
+class CombineChoice(str, Enum):
+    mean = "mean"
+    majority = "majority"
+
+
+class MethodChoice(str, Enum):
+    permutation = "permutation"
+    bootstrap = "bootstrap"
+
+
+def pct(mean: Mean) -> str:
+    """`53.21 [51.60, 54.90]` on the percent scale, or `-` when there is nothing to average."""
+    values = (mean.estimate, mean.low, mean.high)
+    if any(v is None or v != v for v in values):  # nothing to average (None or nan)
+        return "-"
+    assert mean.estimate is not None and mean.low is not None and mean.high is not None
+    return f"{100 * mean.estimate:.2f} [{100 * mean.low:.2f}, {100 * mean.high:.2f}]"
+
+
+def _rows_table(title: str, rows: list[Row], metric: str = "recall %") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("category")
+    table.add_column(f"{metric} [95% CI]", justify="right")
+    for column in ("scored", "gen failed", "judge failed", "unjudged"):
+        table.add_column(column, justify="right")
+    if any(r.n_not_run for r in rows):
+        table.add_column("not in run", justify="right")
+    for r in rows:
+        cells = [
+            r.label,
+            pct(r.recall),
+            f"{r.n_scored:,}",
+            f"{r.n_generation_failed:,}",
+            f"{r.n_judge_failed:,}",
+            f"{r.n_unjudged:,}",
+        ]
+        if any(x.n_not_run for x in rows):
+            cells.append(f"{r.n_not_run:,}")
+        table.add_row(*cells, style="bold" if r is rows[-1] else None)
+    return table
+
+
+def _policy(
+    unparsed_as_zero: bool, denominator: DenominatorChoice, resamples: int, seed: int
+) -> ScorePolicy:
+    if resamples < 1000:
+        raise EIBenchError("--resamples must be at least 1000")
+    return ScorePolicy(
+        unparsed_as_zero=unparsed_as_zero,
+        denominator=denominator.value,
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+UnparsedOption = Annotated[
+    bool,
+    typer.Option(
+        "--unparsed-as-zero",
+        help="Score unreadable judge replies as 0, as the release did (default: left out and "
+        "counted as judge failed).",
+        rich_help_panel=POLICY_PANEL,
+    ),
+]
+DenominatorOption = Annotated[
+    DenominatorChoice,
+    typer.Option(
+        help="truth: recall = min(correct, n) / n with n the ground-truth count; judge: "
+        "correct / the judge's own total, the release's arithmetic.",
+        rich_help_panel=POLICY_PANEL,
+    ),
+]
+ResamplesOption = Annotated[
+    int, typer.Option(help="Bootstrap resamples (1000+).", rich_help_panel=POLICY_PANEL)
+]
+SeedOption = Annotated[int, typer.Option(help="Bootstrap seed.", rich_help_panel=POLICY_PANEL)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def score(
+    run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
+    judges: JudgesOption = None,
+    protocol: Annotated[
+        ProtocolChoice | None,
+        typer.Option(help="Only this protocol's judgments.", show_default=False),
+    ] = None,
+    combine: Annotated[
+        CombineChoice | None,
+        typer.Option(
+            help="Combine several judges of one protocol into a panel: mean of recalls, or "
+            "majority vote per trigger (median recall where judges give no per-trigger votes); "
+            "also reports Krippendorff's alpha and Pearson / Spearman agreement.",
+            show_default=False,
+        ),
+    ] = None,
+    legacy_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score judge outputs written by the release's scripts ({image: '...{score: "
+            "c/t}...'} per line) instead of a run. Gives the release's numbers (correct / the "
+            "judge's total, category means, overall mean over samples) where the release is "
+            "right, and differs where it is not: the release gave an unreadable reply the "
+            "previous item's score in its category (the stale-score bug); here it is counted "
+            "as unparsed and left out. A ground-truth column (min(correct, n) / n) is beside it.",
+            show_default=False,
+        ),
+    ] = None,
+    split: SplitOption = SplitChoice.basic,
+    unparsed_as_zero: UnparsedOption = False,
+    denominator: DenominatorOption = DenominatorChoice.truth,
+    resamples: ResamplesOption = 2000,
+    seed: SeedOption = 0,
+    data: DataOption = None,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recall per category and overall (micro, as the paper; macro beside it) with 95%
+    bootstrap intervals and the counts behind every mean; long-term coherence; on the complex
+    split, emotion-conditioning sensitivity. --split only applies to --legacy-file."""
+    policy = _policy(unparsed_as_zero, denominator, resamples, seed)
+    if legacy_file is not None:
+        _score_legacy(legacy_file, data, split, policy, as_json)
+        return
+    if run is None:
+        raise EIBenchError("pass --run NAME (or --legacy-file FILE)")
+    from eibench.metrics.run_scores import score_run
+
+    result = score_run(
+        run,
+        judges=list(judges or []),
+        protocol=protocol.value if protocol else None,
+        data=data,
+        workspace=workspace,
+        policy=policy,
+        how=combine.value if combine else None,
+    )
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return
+    head = f"{escape(run)} · {escape(result.model)} · {result.split} · {result.setting}"
+    for s in result.scores:
+        out.print(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}", s.rows))
+        notes = [f"macro {pct(s.macro)}"] if s.macro else []
+        notes += [f"{name} {pct(m)}" for name, m in s.extra.items()]
+        if notes:
+            out.print("  " + " · ".join(notes))
+    if result.panel is not None:
+        p = result.panel
+        out.print(_rows_table(f"panel ({p.combine}) · {p.protocol}", p.rows))
+        agreement = p.agreement
+        out.print(f"  Krippendorff's alpha ({agreement['level']}) {agreement['alpha']:.3f}")
+        for pair in agreement["pairs"]:
+            out.print(
+                f"  {escape(pair['judge_a'])} vs {escape(pair['judge_b'])}: n {pair['n']}, "
+                f"Pearson {pair['pearson']:.3f}, Spearman {pair['spearman']:.3f}"
+            )
+    for encoder, rows in result.coherence.items():
+        out.print(_rows_table(f"long-term coherence ({escape(encoder)})", rows, "coherence %"))
+    for name, mean in result.sensitivity.items():
+        out.print(f"  emotion sensitivity, {escape(name)}: {pct(mean)} (n {mean.n})")
+
+
+def _score_legacy(
+    path: Path, data: Path | None, split: SplitChoice, policy: ScorePolicy, as_json: bool
+) -> None:
+    from eibench.data import load_split, resolve_data_dir
+    from eibench.judges.legacy import score_legacy
+
+    if split is SplitChoice.all:
+        raise EIBenchError("--legacy-file scores one split: --split basic or complex")
+    dataset = load_split(resolve_data_dir(data), split.value)
+    rows = score_legacy(path, dataset, policy.resamples, policy.seed)
+    if as_json:
+        out.print_json(json.dumps([r.model_dump() for r in rows]))
+        return
+    table = Table(title=f"legacy judge file {escape(str(path))}", title_justify="left")
+    for column in ("category", "release: c / judge total", "ground truth: min(c, n) / n"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for column in ("scored", "unparsed", "c > total", "missing"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r.label,
+            pct(r.release),
+            pct(r.truth),
+            f"{r.n_scored:,}",
+            f"{r.n_unparsed:,}",
+            f"{r.n_over_total:,}",
+            f"{r.n_missing:,}",
+        )
+    out.print(table)
+
+
+def compare(
+    run_a: Annotated[str, typer.Argument(help="First run.")],
+    run_b: Annotated[str, typer.Argument(help="Second run.")],
+    judge: Annotated[
+        str | None, typer.Option(help="Judge both runs were judged by.", show_default=False)
+    ] = None,
+    protocol: Annotated[
+        ProtocolChoice | None, typer.Option(help="Protocol.", show_default=False)
+    ] = None,
+    method: Annotated[
+        MethodChoice, typer.Option(help="Paired test: sign-flip permutation or bootstrap.")
+    ] = MethodChoice.permutation,
+    unparsed_as_zero: UnparsedOption = False,
+    denominator: DenominatorOption = DenominatorChoice.truth,
+    seed: SeedOption = 0,
+    data: DataOption = None,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Paired test of RUN_A against RUN_B on the samples both scored: the recall difference
+    (A - B) with its 95% bootstrap interval and a two-sided p-value, per category and overall."""
+    from eibench.metrics.run_scores import compare_runs
+
+    result = compare_runs(
+        run_a,
+        run_b,
+        judge=judge,
+        protocol=protocol.value if protocol else None,
+        data=data,
+        workspace=workspace,
+        policy=_policy(unparsed_as_zero, denominator, 2000, seed),
+        method=method.value,
+    )
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return
+    table = Table(
+        title=f"{escape(run_a)} vs {escape(run_b)} · {escape(result.judge)} · "
+        f"{result.protocol} · {result.method} test",
+        title_justify="left",
+    )
+    for column in ("category", "n", "A %", "B %", "A - B [95% CI]", "p"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for r in result.rows:
+        diff = Mean(estimate=r["diff"], low=r["low"], high=r["high"], n=r["n"])
+        table.add_row(
+            r["label"],
+            f"{r['n']:,}",
+            f"{100 * r['mean_a']:.2f}",
+            f"{100 * r['mean_b']:.2f}",
+            pct(diff),
+            f"{r['p_value']:.4f}",
+        )
+    out.print(table)

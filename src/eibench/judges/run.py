@@ -1,0 +1,396 @@
+"""`judge_run`: judge a stored run's answers with one judge and protocol, into the store.
+
+Judging resumes like generation: every verdict (or typed failure) is committed as it arrives,
+a rerun judges only what is missing, and an answer that changed since it was judged (a retried
+generation) is judged again. LLM judges go through the same model layer, call cache, retries
+and progress bar as generation; the `semantic` judge runs offline in batches and also stores
+each answer's long-term coherence and, on the complex split, its emotion sensitivity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+
+from eibench import __version__
+from eibench.data import load_split, resolve_data_dir
+from eibench.data.load import Dataset
+from eibench.data.schema import Sample
+from eibench.errors import EIBenchError
+from eibench.judges.protocols import SEMANTIC, LLMProtocol, check_protocol
+from eibench.judges.verdict import JudgeParseError, Verdict
+from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
+from eibench.models.clean import clean_text
+from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.runner.calls import FATAL, CachedCaller, drain
+from eibench.runner.cost import Price
+from eibench.runner.progress import RunProgress
+from eibench.runner.retry import RetryPolicy
+from eibench.store import Generation, JudgingConfig, Judgment, Store
+from eibench.store.db import default_workspace
+from eibench.store.records import answer_digest as digest
+
+if TYPE_CHECKING:
+    from eibench.embed import Encoder
+    from eibench.judges.semantic import SemanticJudge
+
+SEMANTIC_CHUNK = 128  # answers judged (and committed) together by the semantic judge
+
+
+class JudgeRequest(BaseModel):
+    """Everything `eibench judge` takes for one judge."""
+
+    run: str
+    protocol: str = SEMANTIC
+    judge: str | None = Field(
+        None, description="judge model spec; for `semantic`, the encoder (default: MiniLM)"
+    )
+    data: Path | None = None
+    workspace: Path | None = None
+    options: ModelOptions = ModelOptions()
+    params: GenerationParams = GenerationParams()
+    paper_sampling: bool = False
+    concurrency: int = 8
+    adaptive: bool = False
+    max_attempts: int = Field(5, description="calls per ask, for transient errors")
+    max_asks: int = Field(5, description="asks per answer while the reply cannot be read")
+    retry_failed: bool = False
+    use_cache: bool = True
+    replace: bool = False
+    coherence: bool = True
+    coherence_encoder: str | None = None
+    price: Price | None = None
+
+
+@dataclass
+class JudgeSummary:
+    judge: str = ""
+    protocol: str = ""
+    answers: int = 0  # answered samples of the run
+    skipped: int = 0  # already judged before this invocation
+    ok: int = 0
+    unparsed: int = 0
+    failed: int = 0
+    cached: int = 0
+    requests: int = 0
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+    cost: float | None = None
+    stopped: str | None = None
+    coherence: int = 0  # answers whose coherence was computed now
+
+
+def run_dataset(store: Store, run: str, data: Path | None) -> Dataset:
+    """The split a stored run answered, checked against the run's dataset fingerprint."""
+    config = store.require_run(run)
+    dataset = load_split(resolve_data_dir(data), config.split)
+    if dataset.fingerprint != config.dataset:
+        raise EIBenchError(
+            f"the {config.split} data at hand differs from the data run {run!r} answered "
+            f"(fingerprint {dataset.fingerprint} vs {config.dataset}); use the same release"
+        )
+    return dataset
+
+
+def _todo(
+    answers: dict[str, Generation], states: dict[str, tuple[str, str]], retry_failed: bool
+) -> list[str]:
+    """Answered samples with no verdict, a verdict on an older answer, or (with
+    `retry_failed`) an unparsed or failed judgment."""
+    todo = []
+    for sid, generation in answers.items():
+        state = states.get(sid)
+        if (
+            state is None
+            or state[1] != digest(generation.clean)
+            or (retry_failed and state[0] != "ok")
+        ):
+            todo.append(sid)
+    return todo
+
+
+def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:
+    """Judge the run's answers that still need it; returns what this invocation did."""
+    check_protocol(request.protocol)
+    if request.protocol != SEMANTIC and not request.judge:
+        raise EIBenchError(f"the {request.protocol} protocol needs a judge model: pass --judge")
+    if request.concurrency < 1 or request.max_attempts < 1 or request.max_asks < 1:
+        raise EIBenchError("--concurrency, --max-attempts and --max-asks must be at least 1")
+    workspace = request.workspace or default_workspace()
+    started = time.perf_counter()
+    with Store.open(workspace) as store:
+        dataset = run_dataset(store, request.run, request.data)
+        answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
+        if request.protocol == SEMANTIC:
+            summary = _judge_semantic(request, store, dataset, answers, workspace, console)
+        else:
+            summary = _judge_llm(request, store, dataset, answers, console)
+    summary.answers = len(answers)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# LLM judges ---------------------------------------------------------------------------------
+
+
+def _judge_llm(
+    request: JudgeRequest,
+    store: Store,
+    dataset: Dataset,
+    answers: dict[str, Generation],
+    console: Console | None,
+) -> JudgeSummary:
+    assert request.judge is not None
+    parse_spec(request.judge)
+    protocol = LLMProtocol(request.protocol)
+    params = protocol.params(request.params, request.paper_sampling)
+    config = JudgingConfig(
+        judge=request.judge,
+        protocol=request.protocol,
+        prompt_version=protocol.version(dataset.split),
+        params=params,
+        settings={"max_asks": request.max_asks},
+        package_version=__version__,
+    )
+    store.ensure_judging(request.run, config, request.replace)
+    states = store.judgment_states(request.run, config.judge, config.protocol)
+    todo = _todo(answers, states, request.retry_failed)
+    summary = JudgeSummary(config.judge, config.protocol, skipped=len(answers) - len(todo))
+    if not todo:
+        return summary
+    model = load_model(request.judge, request.options)
+    samples = dataset.by_id()
+    with RunProgress(f"judge {request.run}", len(todo), console, request.price) as progress:
+        caller = CachedCaller(
+            store,
+            progress,
+            concurrency=request.concurrency,
+            adaptive=request.adaptive,
+            policy=RetryPolicy(
+                max_attempts=request.max_attempts, timeout=request.options.timeout * 1.5
+            ),
+            use_cache=request.use_cache,
+        )
+        asker = _Asker(caller, model, protocol, params, request.max_asks, config)
+
+        async def handle(sid: str) -> None:
+            judgment = await asker.judge(request.run, samples[sid], answers[sid])
+            if caller.stopped is not None and judgment.error_kind in FATAL:
+                return  # left unjudged: redone once the problem is fixed
+            store.put_judgments([judgment])
+            _count(summary, judgment)
+            usage = Usage() if judgment.cached else judgment.usage
+            progress.advance(judgment.status == "ok", usage)
+
+        async def work() -> None:
+            try:
+                await drain(todo, request.concurrency, handle, lambda: caller.stopped is not None)
+            finally:
+                await model.aclose()
+
+        asyncio.run(work())
+    summary.requests, summary.stopped = caller.requests, caller.stopped
+    summary.cost = None if request.price is None else request.price.cost(summary.usage)
+    return summary
+
+
+def _count(summary: JudgeSummary, judgment: Judgment) -> None:
+    summary.ok += judgment.status == "ok"
+    summary.unparsed += judgment.status == "judge_unparsed"
+    summary.failed += judgment.status == "failed"
+    summary.cached += judgment.cached
+    if not judgment.cached:
+        summary.usage = summary.usage + judgment.usage
+
+
+@dataclass
+class _Asker:
+    """Asks a judge model about one answer, and asks again (at most `max_asks` times) while
+    the reply cannot be read. A deterministic judge is shown its reply and told what was wrong;
+    a sampling judge is simply asked again, as the release did."""
+
+    caller: CachedCaller
+    model: ChatModel
+    protocol: LLMProtocol
+    params: GenerationParams
+    max_asks: int
+    config: JudgingConfig
+
+    async def judge(self, run: str, sample: Sample, answer: Generation) -> Judgment:
+        base = {
+            "run": run,
+            "sample_id": sample.id,
+            "judge": self.config.judge,
+            "protocol": self.config.protocol,
+            "answer_digest": digest(answer.clean),
+        }
+        messages = self.protocol.messages(sample.split, answer.clean or "", sample.triggers)
+        resample = self.params.temperature > 0
+        usage, latency, cached, raw = Usage(), 0.0, True, None
+        error: JudgeParseError | None = None
+        for ask in range(1, self.max_asks + 1):
+            context = {"ask": str(ask)} if resample and ask > 1 else {}
+            request = ChatRequest(messages=messages, params=self.params, context=context)
+            try:
+                called = await self.caller.call(self.model, request)
+            except ModelCallError as exc:
+                return Judgment(
+                    **base,
+                    status="failed",
+                    attempts=ask,
+                    usage=usage,
+                    raw=raw,
+                    error_kind=exc.kind,
+                    error_message=str(exc),
+                )
+            cached = cached and called.cached
+            if not called.cached:
+                usage, latency = usage + called.response.usage, latency + called.latency
+            raw = called.response.text
+            try:
+                verdict: Verdict = self.protocol.parse(clean_text(raw), len(sample.triggers))
+            except JudgeParseError as exc:
+                error = exc
+                if not resample:
+                    messages = [
+                        *messages,
+                        messages[0].text("assistant", raw),
+                        self.protocol.reask(exc),
+                    ]
+                continue
+            return Judgment(
+                **base,
+                status="ok",
+                verdict=verdict,
+                raw=raw,
+                attempts=ask,
+                usage=usage,
+                latency=latency,
+                cached=cached,
+            )
+        return Judgment(
+            **base,
+            status="judge_unparsed",
+            raw=raw,
+            attempts=self.max_asks,
+            usage=usage,
+            latency=latency,
+            cached=cached,
+            error_kind="judge_unparsed",
+            error_message=str(error),
+        )
+
+
+# the semantic judge ---------------------------------------------------------------------------
+
+
+def _judge_semantic(
+    request: JudgeRequest,
+    store: Store,
+    dataset: Dataset,
+    answers: dict[str, Generation],
+    workspace: Path,
+    console: Console | None,
+) -> JudgeSummary:
+    from eibench.embed import load_encoder
+    from eibench.judges.semantic import SemanticJudge
+
+    encoder = load_encoder(request.judge, cache_dir=workspace / "embeddings")
+    judge = SemanticJudge(encoder)
+    config = JudgingConfig(
+        judge=judge.name, protocol=SEMANTIC, settings=judge.config, package_version=__version__
+    )
+    store.ensure_judging(request.run, config, request.replace)
+    states = store.judgment_states(request.run, config.judge, SEMANTIC)
+    todo = _todo(answers, states, request.retry_failed)
+    summary = JudgeSummary(config.judge, SEMANTIC, skipped=len(answers) - len(todo))
+    samples = dataset.by_id()
+    with RunProgress(f"judge {request.run}", len(todo), console if todo else None) as progress:
+        for start in range(0, len(todo), SEMANTIC_CHUNK):
+            chunk = todo[start : start + SEMANTIC_CHUNK]
+            items = [(answers[s].clean or "", samples[s].triggers) for s in chunk]
+            verdicts = judge.judge_many(items)
+            store.put_judgments(
+                Judgment(
+                    run=request.run,
+                    sample_id=sid,
+                    judge=config.judge,
+                    protocol=SEMANTIC,
+                    status="ok",
+                    answer_digest=digest(answers[sid].clean),
+                    verdict=verdict,
+                )
+                for sid, verdict in zip(chunk, verdicts, strict=True)
+            )
+            summary.ok += len(chunk)
+            for _ in chunk:
+                progress.advance(True, Usage())
+    if request.coherence:
+        coherence_encoder = (
+            encoder
+            if request.coherence_encoder is None
+            else load_encoder(request.coherence_encoder, cache_dir=workspace / "embeddings")
+        )
+        summary.coherence = store_coherence(store, request.run, answers, coherence_encoder)
+    if dataset.split == "complex":
+        store_sensitivity(store, request.run, dataset, answers, encoder, judge)
+    return summary
+
+
+def _stale(
+    stored: dict[str, tuple[str, float | None]], answers: dict[str, Generation]
+) -> list[str]:
+    return [s for s, g in answers.items() if stored.get(s, ("", None))[0] != digest(g.clean)]
+
+
+def store_coherence(
+    store: Store, run: str, answers: dict[str, Generation], encoder: Encoder
+) -> int:
+    """Compute and store the coherence of answers that lack it; returns how many."""
+    from eibench.metrics.coherence import coherence_many
+
+    todo = _stale(store.metrics(run, "coherence", encoder.name), answers)
+    values = coherence_many([answers[s].clean or "" for s in todo], encoder)
+    store.put_metrics(
+        run,
+        "coherence",
+        encoder.name,
+        ((s, digest(answers[s].clean), v) for s, v in zip(todo, values, strict=True)),
+    )
+    return len(todo)
+
+
+def store_sensitivity(
+    store: Store,
+    run: str,
+    dataset: Dataset,
+    answers: dict[str, Generation],
+    encoder: Encoder,
+    judge: SemanticJudge,
+) -> None:
+    """Store each complex answer's emotion sensitivity: its mean embedding cosine and mean
+    cross-recall against the other questions on the same image."""
+    from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
+
+    samples = dataset.by_id()
+    items = [
+        SensitivityItem(sid, s.image, s.emotion, answers[sid].clean or "", s.triggers)
+        for sid, s in ((sid, samples[sid]) for sid in answers)
+    ]
+    result = emotion_sensitivity(items, encoder, judge)
+    for index, metric in enumerate(("sensitivity_cosine", "sensitivity_cross_recall")):
+        store.put_metrics(
+            run,
+            metric,
+            encoder.name,
+            (
+                (sid, digest(answers[sid].clean), pair[index])
+                for sid, pair in result.per_sample.items()
+            ),
+        )

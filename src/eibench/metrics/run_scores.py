@@ -1,0 +1,256 @@
+"""`score_run` and `compare_runs`: what `eibench score` and `eibench compare` show."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from eibench.data.load import Dataset
+from eibench.errors import EIBenchError
+from eibench.judges.panel import Combine, combine
+from eibench.judges.run import run_dataset
+from eibench.metrics.scores import (
+    Mean,
+    Row,
+    Score,
+    ScorePolicy,
+    categories,
+    current_judgments,
+    sample_value,
+    score_judging,
+    score_values,
+)
+from eibench.metrics.stats import bootstrap_mean, paired_test
+from eibench.store import Generation, JudgingConfig, Judgment, Store
+from eibench.store.records import answer_digest
+
+SENSITIVITY = {"sensitivity_cosine": "answer cosine", "sensitivity_cross_recall": "cross-recall"}
+
+
+class PanelScore(BaseModel):
+    judges: list[str]
+    protocol: str
+    combine: str
+    rows: list[Row]
+    macro: Mean | None
+    agreement: dict[str, Any] = Field(description="Krippendorff's alpha and pairwise correlations")
+
+
+class RunScores(BaseModel):
+    run: str
+    model: str
+    split: str
+    setting: str
+    scores: list[Score]
+    panel: PanelScore | None = None
+    coherence: dict[str, list[Row]] = Field(default_factory=dict, description="per encoder")
+    sensitivity: dict[str, Mean] = Field(default_factory=dict, description="complex split")
+
+
+def pick_judgings(
+    store: Store, run: str, judges: list[str], protocol: str | None
+) -> list[JudgingConfig]:
+    """The run's judgings by the named judges (all when none is named) under `protocol`."""
+    stored = store.judgings(run)
+    chosen = [
+        c
+        for c in stored
+        if (not judges or c.judge in judges) and (protocol is None or c.protocol == protocol)
+    ]
+    missing = [j for j in judges if all(c.judge != j for c in chosen)]
+    if missing or not chosen:
+        have = ", ".join(f"{c.judge} ({c.protocol})" for c in stored) or "none"
+        wanted = ", ".join(missing) or "any judge"
+        raise EIBenchError(
+            f"run {run!r} has no judgments by {wanted}"
+            f"{f' with protocol {protocol}' if protocol else ''} (judged by: {have}); "
+            "run `eibench judge` first"
+        )
+    return chosen
+
+
+def _values(judgments: dict[str, Judgment], policy: ScorePolicy) -> dict[str, float]:
+    return {s: v for s, j in judgments.items() if (v := sample_value(j, policy)) is not None}
+
+
+def score_run(
+    run: str,
+    *,
+    judges: list[str] | None = None,
+    protocol: str | None = None,
+    data: Path | None = None,
+    workspace: Path | None = None,
+    policy: ScorePolicy | None = None,
+    how: Combine | None = None,
+) -> RunScores:
+    """Score tables of the run's judgings; with `how` and several judges of one protocol, the
+    panel's combined table and agreement too."""
+    policy = policy or ScorePolicy()
+    with Store.open(workspace) as store:
+        config = store.require_run(run)
+        dataset = run_dataset(store, run, data)
+        generations = {g.sample_id: g for g in store.generations(run)}
+        chosen = pick_judgings(store, run, list(judges or []), protocol)
+        current = {
+            (c.judge, c.protocol): current_judgments(
+                store.judgments(run, c.judge, c.protocol), generations
+            )
+            for c in chosen
+        }
+        result = RunScores(
+            run=run,
+            model=config.model,
+            split=config.split,
+            setting=config.setting,
+            scores=[
+                score_judging(
+                    run,
+                    dataset,
+                    generations,
+                    list(current[(c.judge, c.protocol)].values()),
+                    policy,
+                    c.judge,
+                    c.protocol,
+                )
+                for c in chosen
+            ],
+        )
+        if how is not None:
+            result.panel = _panel(dataset, generations, chosen, current, policy, how)
+        result.coherence = _answer_metric_rows(store, run, dataset, generations, policy)
+        for metric, label in SENSITIVITY.items():
+            for encoder in store.metric_encoders(run, metric):
+                values = _metric_values(store.metrics(run, metric, encoder), generations)
+                interval = bootstrap_mean(list(values.values()), seed=policy.seed)
+                result.sensitivity[f"{label} ({encoder})"] = Mean.of(interval)
+    return result
+
+
+def _panel(
+    dataset: Dataset,
+    generations: dict[str, Generation],
+    chosen: list[JudgingConfig],
+    current: dict[tuple[str, str], dict[str, Judgment]],
+    policy: ScorePolicy,
+    how: Combine,
+) -> PanelScore:
+    from eibench.metrics.agreement import judge_agreement
+
+    protocols = {c.protocol for c in chosen}
+    if len(chosen) < 2 or len(protocols) != 1:
+        raise EIBenchError("a panel needs two or more judges of one protocol (pass --protocol)")
+    judgments = {c.judge: current[(c.judge, c.protocol)] for c in chosen}
+    values = {judge: _values(js, policy) for judge, js in judgments.items()}
+    panel_values = combine(judgments, values, how)
+    shared = {s: j for s, j in next(iter(judgments.values())).items() if s in panel_values}
+    rows, macro = score_values(dataset, panel_values, generations, shared, policy, "Overall")
+    agreement = judge_agreement(values)
+    return PanelScore(
+        judges=[c.judge for c in chosen],
+        protocol=protocols.pop(),
+        combine=how,
+        rows=rows,
+        macro=macro,
+        agreement=asdict(agreement),
+    )
+
+
+def _metric_values(
+    stored: dict[str, tuple[str, float | None]], generations: dict[str, Generation]
+) -> dict[str, float]:
+    return {
+        sid: value
+        for sid, (digest, value) in stored.items()
+        if value is not None
+        and sid in generations
+        and generations[sid].status == "ok"
+        and digest == answer_digest(generations[sid].clean)
+    }
+
+
+def _answer_metric_rows(
+    store: Store,
+    run: str,
+    dataset: Dataset,
+    generations: dict[str, Generation],
+    policy: ScorePolicy,
+) -> dict[str, list[Row]]:
+    """Coherence rows per encoder; answers of one sentence have no coherence and are left out."""
+    rows = {}
+    for encoder in store.metric_encoders(run, "coherence"):
+        values = _metric_values(store.metrics(run, "coherence", encoder), generations)
+        rows[encoder], _ = score_values(dataset, values, generations, {}, policy)
+    return rows
+
+
+class Comparison(BaseModel):
+    run_a: str
+    run_b: str
+    judge: str
+    protocol: str
+    method: str
+    rows: list[dict[str, Any]] = Field(description="per category and overall: the paired test")
+
+
+def compare_runs(
+    run_a: str,
+    run_b: str,
+    *,
+    judge: str | None = None,
+    protocol: str | None = None,
+    data: Path | None = None,
+    workspace: Path | None = None,
+    policy: ScorePolicy | None = None,
+    method: Literal["permutation", "bootstrap"] = "permutation",
+) -> Comparison:
+    """A paired test of run A against run B on the samples both runs scored, per category and
+    overall, under the same judge and protocol."""
+    policy = policy or ScorePolicy()
+    per_run: list[dict[str, float]] = []
+    picked: list[JudgingConfig] = []
+    with Store.open(workspace) as store:
+        splits = {store.require_run(run).split for run in (run_a, run_b)}
+        if len(splits) != 1:
+            raise EIBenchError(f"{run_a} and {run_b} answered different splits")
+        for run in (run_a, run_b):
+            dataset = run_dataset(store, run, data)
+            chosen = pick_judgings(store, run, [judge] if judge else [], protocol)
+            if picked:
+                chosen = [
+                    c
+                    for c in chosen
+                    if (c.judge, c.protocol) == (picked[0].judge, picked[0].protocol)
+                ]
+            if len(chosen) != 1:
+                raise EIBenchError(
+                    "choose one judge and protocol both runs were judged by (--judge, --protocol)"
+                )
+            picked.append(chosen[0])
+            generations = {g.sample_id: g for g in store.generations(run)}
+            judgments = current_judgments(
+                store.judgments(run, chosen[0].judge, chosen[0].protocol), generations
+            )
+            per_run.append(_values(judgments, policy))
+    groups = [*categories(dataset), ("Overall", [s.id for s in dataset.samples])]
+    rows = []
+    for label, ids in groups:
+        shared = [s for s in ids if s in per_run[0] and s in per_run[1]]
+        test = paired_test(
+            [per_run[0][s] for s in shared],
+            [per_run[1][s] for s in shared],
+            method=method,
+            seed=policy.seed,
+            level=policy.level,
+        )
+        rows.append({"label": label, **asdict(test)})
+    return Comparison(
+        run_a=run_a,
+        run_b=run_b,
+        judge=picked[0].judge,
+        protocol=picked[0].protocol,
+        method=method,
+        rows=rows,
+    )

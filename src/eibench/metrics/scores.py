@@ -1,0 +1,211 @@
+"""Score tables: per-category and overall recall with bootstrap intervals and honest counts.
+
+Every mean comes with how many samples it covers and how many it could not: generation
+failures, judge failures (unparsed replies or failed calls), and answers not judged yet. The
+overall is the micro mean over samples, as in the paper; the macro mean over categories is
+reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from eibench.data.load import Dataset
+from eibench.data.schema import BASIC_EMOTIONS
+from eibench.metrics.stats import Interval, bootstrap_macro, bootstrap_mean
+from eibench.store import Generation, Judgment
+from eibench.store.records import answer_digest
+
+CATEGORY_LABELS = {"happy": "Happy", "angry": "Angry", "sad": "Sadness", "excited": "Excitement"}
+Denominator = Literal["truth", "judge"]
+
+
+class ScorePolicy(BaseModel):
+    """How judgments become numbers."""
+
+    unparsed_as_zero: bool = Field(
+        False, description="score an unparseable judge reply as 0 (the release's behaviour)"
+    )
+    denominator: Denominator = Field(
+        "truth", description="truth: ground-truth count; judge: the judge's own total (release)"
+    )
+    resamples: int = 2000
+    seed: int = 0
+    level: float = 0.95
+
+
+class Mean(BaseModel):
+    """A mean with its bootstrap interval, on the 0-1 scale."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+    @classmethod
+    def of(cls, interval: Interval) -> Mean:
+        def clean(x: float) -> float | None:
+            return None if x != x else x  # nan -> None, so JSON stays valid
+
+        return cls(
+            estimate=clean(interval.estimate),
+            low=clean(interval.low),
+            high=clean(interval.high),
+            n=interval.n,
+        )
+
+
+class Row(BaseModel):
+    label: str
+    recall: Mean
+    n_scored: int
+    n_generation_failed: int = 0
+    n_judge_failed: int = 0
+    n_unjudged: int = 0
+    n_not_run: int = 0
+
+
+class Score(BaseModel):
+    run: str
+    split: str
+    judge: str
+    protocol: str
+    policy: ScorePolicy
+    rows: list[Row] = Field(description="per category, then the overall (micro) row")
+    macro: Mean | None = Field(None, description="mean of the category means (basic split)")
+    extra: dict[str, Mean] = Field(
+        default_factory=dict, description="precision, f1, unsupported_rate where the judge gives"
+    )
+
+
+def sample_value(judgment: Judgment, policy: ScorePolicy) -> float | None:
+    """The sample's recall under `policy`, or None when it cannot be scored."""
+    if judgment.status == "judge_unparsed" and policy.unparsed_as_zero:
+        return 0.0
+    verdict = judgment.verdict
+    if judgment.status != "ok" or verdict is None:
+        return None
+    if policy.denominator == "judge" and verdict.judge_total:
+        return verdict.correct / verdict.judge_total  # the release's arithmetic, uncapped
+    return verdict.recall
+
+
+def categories(dataset: Dataset) -> list[tuple[str, list[str]]]:
+    """(label, sample ids) per category: the four basic emotions, or the complex split whole."""
+    if dataset.split != "basic":
+        return []
+    return [
+        (CATEGORY_LABELS[e], [s.id for s in dataset.samples if s.emotion == e])
+        for e in BASIC_EMOTIONS
+    ]
+
+
+def score_values(
+    dataset: Dataset,
+    values: Mapping[str, float],
+    generations: Mapping[str, Generation],
+    judgments: Mapping[str, Judgment],
+    policy: ScorePolicy,
+    overall_label: str = "Overall",
+) -> tuple[list[Row], Mean | None]:
+    """Rows per category and overall, and the macro mean, of per-sample `values`."""
+
+    def row(label: str, ids: Sequence[str]) -> Row:
+        counts = {"gen": 0, "judge": 0, "unjudged": 0, "not_run": 0}
+        for sid in ids:
+            generation = generations.get(sid)
+            if sid in values:
+                continue
+            if generation is None:
+                counts["not_run"] += 1
+            elif generation.status != "ok":
+                counts["gen"] += 1
+            elif sid in judgments:
+                counts["judge"] += 1
+            else:
+                counts["unjudged"] += 1
+        scored = [values[sid] for sid in ids if sid in values]
+        interval = bootstrap_mean(
+            scored, resamples=policy.resamples, seed=policy.seed, level=policy.level
+        )
+        return Row(
+            label=label,
+            recall=Mean.of(interval),
+            n_scored=len(scored),
+            n_generation_failed=counts["gen"],
+            n_judge_failed=counts["judge"],
+            n_unjudged=counts["unjudged"],
+            n_not_run=counts["not_run"],
+        )
+
+    groups = categories(dataset)
+    rows = [row(label, ids) for label, ids in groups]
+    rows.append(row(overall_label, [s.id for s in dataset.samples]))
+    macro = None
+    if groups:
+        ids = [sid for _, members in groups for sid in members if sid in values]
+        labels = [label for label, members in groups for sid in members if sid in values]
+        macro = Mean.of(
+            bootstrap_macro(
+                [values[sid] for sid in ids],
+                labels,
+                resamples=policy.resamples,
+                seed=policy.seed,
+                level=policy.level,
+            )
+        )
+    return rows, macro
+
+
+def current_judgments(
+    judgments: Sequence[Judgment], generations: Mapping[str, Generation]
+) -> dict[str, Judgment]:
+    """The judgments whose answer is still the stored one (a regenerated answer's old verdict
+    no longer counts)."""
+    return {
+        j.sample_id: j
+        for j in judgments
+        if j.sample_id in generations
+        and generations[j.sample_id].status == "ok"
+        and j.answer_digest == answer_digest(generations[j.sample_id].clean)
+    }
+
+
+def score_judging(
+    run: str,
+    dataset: Dataset,
+    generations: Mapping[str, Generation],
+    judgments: Sequence[Judgment],
+    policy: ScorePolicy,
+    judge: str,
+    protocol: str,
+) -> Score:
+    """The score table of one (judge, protocol) on a run."""
+    current = current_judgments(judgments, generations)
+    values = {sid: v for sid, j in current.items() if (v := sample_value(j, policy)) is not None}
+    rows, macro = score_values(dataset, values, generations, current, policy)
+    extra: dict[str, Mean] = {}
+    for name in ("precision", "f1", "unsupported_rate"):
+        found = [
+            x
+            for j in current.values()
+            if j.status == "ok" and j.verdict is not None
+            and (x := getattr(j.verdict, name)) is not None
+        ]  # fmt: skip
+        if found:
+            extra[name] = Mean.of(
+                bootstrap_mean(found, resamples=policy.resamples, seed=policy.seed)
+            )
+    return Score(
+        run=run,
+        split=dataset.split,
+        judge=judge,
+        protocol=protocol,
+        policy=policy,
+        rows=rows,
+        macro=macro,
+        extra=extra,
+    )
