@@ -219,6 +219,19 @@ def test_structured_judge_stores_evidence_and_precision(
     scores = score_json(capsys, release_dir, ws, "--run", "a", "--protocol", "triggers")
     assert overall(scores)["n_scored"] == N
     assert scores["scores"][0]["extra"]["precision"]["estimate"] == pytest.approx(0.5)
+    out = tmp_path / "export.jsonl"
+    exported = invoke(capsys, "export", "--run", "a", "--format", "jsonl", "--out", str(out),
+                      "--data", str(release_dir), "--workspace", str(ws))  # fmt: skip
+    assert exported.code == 0, exported.err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == N
+    (judged,) = records[0]["judgments"]
+    assert judged["protocol"] == "triggers" and judged["status"] == "ok" and judged["current"]
+    n = len(records[0]["sample"]["triggers"])
+    assert judged["recall"] == pytest.approx(1 / n)
+    assert judged["triggers"][0] == {"index": 1, "covered": True, "evidence": "the scene",
+                                     "score": None}  # fmt: skip
+    assert judged["unmatched_claims"] == ["a claim"]
 
 
 def structured_reply(n: int, schema: dict[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,8 @@ PanelOption = Annotated[
     Path | None,
     typer.Option(
         "--panel",
-        help="Panel file (TOML): [[judge]] spec = ..., base_url = [...]; optional protocol.",
+        help="Panel file (TOML): a \\[\\[judge]] table per judge with spec = ... and optional "
+        "base_url = \\[...]; an optional top-level protocol.",
         rich_help_panel=JUDGE_PANEL,
         show_default=False,
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from eibench import __version__
 from eibench.atomic import write_text
@@ -15,7 +15,7 @@ from eibench.data.schema import Sample
 from eibench.errors import DataError
 from eibench.models.clean import clean_text
 from eibench.store.db import Store
-from eibench.store.records import Generation, RunConfig
+from eibench.store.records import Generation, Judgment, RunConfig, answer_digest
 
 ExportFormat = Literal["reference", "jsonl"]
 
@@ -27,10 +27,15 @@ def export_run(
 
     `reference` is the release scripts' format, one `{image: answer}` per line in release order
     (answered samples only). `jsonl` has one record per sample of the run with everything: the
-    sample, the prompt, raw and clean text, usage, status and error.
+    sample, the prompt, raw and clean text, usage, status and error, and every judgment of
+    the answer.
     """
     config = store.require_run(run)
     stored = {g.sample_id: g for g in store.generations(run)}
+    judged: dict[str, list[dict[str, Any]]] = {}
+    if fmt == "jsonl":
+        for judgment in store.judgments(run):
+            judged.setdefault(judgment.sample_id, []).append(judgment_record(judgment, stored))
     lines, missing = [], 0
     for sample in dataset.samples:
         generation = stored.get(sample.id)
@@ -43,11 +48,36 @@ def export_run(
             record = {
                 "sample": sample.model_dump(),
                 "generation": generation.model_dump(mode="json"),
+                "judgments": judged.get(sample.id, []),
                 "config": config.model_dump(mode="json"),
             }
             lines.append(json.dumps(record, ensure_ascii=False))
     write_text(out, "".join(line + "\n" for line in lines))
     return len(lines), missing
+
+
+def judgment_record(judgment: Judgment, generations: dict[str, Generation]) -> dict[str, Any]:
+    """A judgment as exported: who judged, the status, recall and per-trigger evidence, and
+    whether it is on the answer stored now (`current`)."""
+    verdict = judgment.verdict
+    generation = generations.get(judgment.sample_id)
+    return {
+        "judge": judgment.judge,
+        "protocol": judgment.protocol,
+        "status": judgment.status,
+        "current": generation is not None
+        and judgment.answer_digest == answer_digest(generation.clean),
+        "recall": None if verdict is None else verdict.recall,
+        "correct": None if verdict is None else verdict.correct,
+        "total": None if verdict is None else verdict.total,
+        "judge_total": None if verdict is None else verdict.judge_total,
+        "precision": None if verdict is None else verdict.precision,
+        "triggers": [] if verdict is None else [t.model_dump() for t in verdict.triggers],
+        "unmatched_claims": [] if verdict is None else list(verdict.unmatched_claims),
+        "raw": judgment.raw,
+        "error_kind": judgment.error_kind,
+        "error_message": judgment.error_message,
+    }
 
 
 def read_reference(path: Path, dataset: Dataset) -> list[tuple[Sample, str]]:
