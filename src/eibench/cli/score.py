@@ -36,33 +36,44 @@ class MethodChoice(str, Enum):
 
 
 def pct(mean: Mean) -> str:
-    """`53.21 [51.60, 54.90]` on the percent scale, or `-` when there is nothing to average."""
+    """`53.21 [51.60-54.90]` on the percent scale, or `-` when there is nothing to average."""
+    estimate, interval = _pct_parts(mean)
+    return estimate if interval == "" else f"{estimate} [{interval}]"
+
+
+def _pct_parts(mean: Mean) -> tuple[str, str]:
     values = (mean.estimate, mean.low, mean.high)
     if any(v is None or v != v for v in values):  # nothing to average (None or nan)
-        return "-"
-    assert mean.estimate is not None and mean.low is not None and mean.high is not None
-    return f"{100 * mean.estimate:.2f} [{100 * mean.low:.2f}, {100 * mean.high:.2f}]"
+        return "-", ""
+    estimate, low, high = (100 * float(v) for v in values)  # type: ignore[arg-type]
+    return f"{estimate:.2f}", f"{low:.2f}-{high:.2f}"
 
 
-def _rows_table(title: str, rows: list[Row], metric: str = "recall %") -> Table:
+COUNTS = {
+    "gen fail": "n_generation_failed",
+    "judge fail": "n_judge_failed",
+    "unjudged": "n_unjudged",
+    "not run": "n_not_run",
+}
+
+
+def _rows_table(
+    title: str, rows: list[Row], metric: str = "recall %", counts: tuple[str, ...] = tuple(COUNTS)
+) -> Table:
+    """One row per category: the mean, its interval, and the counts behind it (a count column
+    that is zero everywhere is left out, except the failure columns)."""
+    shown = [c for c in counts if c != "not run" or any(r.n_not_run for r in rows)]
     table = Table(title=title, title_justify="left")
-    table.add_column("category")
-    table.add_column(f"{metric} [95% CI]", justify="right")
-    for column in ("scored", "gen failed", "judge failed", "unjudged"):
+    table.add_column("category", no_wrap=True)
+    table.add_column(metric, justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    table.add_column("scored", justify="right")
+    for column in shown:
         table.add_column(column, justify="right")
-    if any(r.n_not_run for r in rows):
-        table.add_column("not in run", justify="right")
     for r in rows:
-        cells = [
-            r.label,
-            pct(r.recall),
-            f"{r.n_scored:,}",
-            f"{r.n_generation_failed:,}",
-            f"{r.n_judge_failed:,}",
-            f"{r.n_unjudged:,}",
-        ]
-        if any(x.n_not_run for x in rows):
-            cells.append(f"{r.n_not_run:,}")
+        estimate, interval = _pct_parts(r.recall)
+        cells = [r.label, estimate, interval, f"{r.n_scored:,}"]
+        cells += [f"{getattr(r, COUNTS[c]):,}" for c in shown]
         table.add_row(*cells, style="bold" if r is rows[-1] else None)
     return table
 
@@ -182,7 +193,8 @@ def score(
                 f"Pearson {pair['pearson']:.3f}, Spearman {pair['spearman']:.3f}"
             )
     for encoder, rows in result.coherence.items():
-        out.print(_rows_table(f"long-term coherence ({escape(encoder)})", rows, "coherence %"))
+        title = f"long-term coherence ({escape(encoder)}; one-sentence answers have none)"
+        out.print(_rows_table(title, rows, "coherence %", ("gen fail", "unjudged", "not run")))
     for name, mean in result.sensitivity.items():
         out.print(f"  emotion sensitivity, {escape(name)}: {pct(mean)} (n {mean.n})")
 

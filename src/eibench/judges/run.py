@@ -13,7 +13,6 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 from rich.console import Console
@@ -35,12 +34,6 @@ from eibench.runner.retry import RetryPolicy
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
 from eibench.store.records import answer_digest as digest
-
-if TYPE_CHECKING:
-    from eibench.embed import Encoder
-    from eibench.judges.semantic import SemanticJudge
-
-SEMANTIC_CHUNK = 128  # answers judged (and committed) together by the semantic judge
 
 
 class JudgeRequest(BaseModel):
@@ -98,7 +91,7 @@ def run_dataset(store: Store, run: str, data: Path | None) -> Dataset:
     return dataset
 
 
-def _todo(
+def todo_samples(
     answers: dict[str, Generation], states: dict[str, tuple[str, str]], retry_failed: bool
 ) -> list[str]:
     """Answered samples with no verdict, a verdict on an older answer, or (with
@@ -128,7 +121,9 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
         dataset = run_dataset(store, request.run, request.data)
         answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
         if request.protocol == SEMANTIC:
-            summary = _judge_semantic(request, store, dataset, answers, workspace, console)
+            from eibench.judges.offline import judge_semantic
+
+            summary = judge_semantic(request, store, dataset, answers, workspace, console)
         else:
             summary = _judge_llm(request, store, dataset, answers, console)
     summary.answers = len(answers)
@@ -160,7 +155,7 @@ def _judge_llm(
     )
     store.ensure_judging(request.run, config, request.replace)
     states = store.judgment_states(request.run, config.judge, config.protocol)
-    todo = _todo(answers, states, request.retry_failed)
+    todo = todo_samples(answers, states, request.retry_failed)
     summary = JudgeSummary(config.judge, config.protocol, skipped=len(answers) - len(todo))
     if not todo:
         return summary
@@ -284,113 +279,4 @@ class _Asker:
             cached=cached,
             error_kind="judge_unparsed",
             error_message=str(error),
-        )
-
-
-# the semantic judge ---------------------------------------------------------------------------
-
-
-def _judge_semantic(
-    request: JudgeRequest,
-    store: Store,
-    dataset: Dataset,
-    answers: dict[str, Generation],
-    workspace: Path,
-    console: Console | None,
-) -> JudgeSummary:
-    from eibench.embed import load_encoder
-    from eibench.judges.semantic import SemanticJudge
-
-    encoder = load_encoder(request.judge, cache_dir=workspace / "embeddings")
-    judge = SemanticJudge(encoder)
-    config = JudgingConfig(
-        judge=judge.name, protocol=SEMANTIC, settings=judge.config, package_version=__version__
-    )
-    store.ensure_judging(request.run, config, request.replace)
-    states = store.judgment_states(request.run, config.judge, SEMANTIC)
-    todo = _todo(answers, states, request.retry_failed)
-    summary = JudgeSummary(config.judge, SEMANTIC, skipped=len(answers) - len(todo))
-    samples = dataset.by_id()
-    with RunProgress(f"judge {request.run}", len(todo), console if todo else None) as progress:
-        for start in range(0, len(todo), SEMANTIC_CHUNK):
-            chunk = todo[start : start + SEMANTIC_CHUNK]
-            items = [(answers[s].clean or "", samples[s].triggers) for s in chunk]
-            verdicts = judge.judge_many(items)
-            store.put_judgments(
-                Judgment(
-                    run=request.run,
-                    sample_id=sid,
-                    judge=config.judge,
-                    protocol=SEMANTIC,
-                    status="ok",
-                    answer_digest=digest(answers[sid].clean),
-                    verdict=verdict,
-                )
-                for sid, verdict in zip(chunk, verdicts, strict=True)
-            )
-            summary.ok += len(chunk)
-            for _ in chunk:
-                progress.advance(True, Usage())
-    if request.coherence:
-        coherence_encoder = (
-            encoder
-            if request.coherence_encoder is None
-            else load_encoder(request.coherence_encoder, cache_dir=workspace / "embeddings")
-        )
-        summary.coherence = store_coherence(store, request.run, answers, coherence_encoder)
-    if dataset.split == "complex":
-        store_sensitivity(store, request.run, dataset, answers, encoder, judge)
-    return summary
-
-
-def _stale(
-    stored: dict[str, tuple[str, float | None]], answers: dict[str, Generation]
-) -> list[str]:
-    return [s for s, g in answers.items() if stored.get(s, ("", None))[0] != digest(g.clean)]
-
-
-def store_coherence(
-    store: Store, run: str, answers: dict[str, Generation], encoder: Encoder
-) -> int:
-    """Compute and store the coherence of answers that lack it; returns how many."""
-    from eibench.metrics.coherence import coherence_many
-
-    todo = _stale(store.metrics(run, "coherence", encoder.name), answers)
-    values = coherence_many([answers[s].clean or "" for s in todo], encoder)
-    store.put_metrics(
-        run,
-        "coherence",
-        encoder.name,
-        ((s, digest(answers[s].clean), v) for s, v in zip(todo, values, strict=True)),
-    )
-    return len(todo)
-
-
-def store_sensitivity(
-    store: Store,
-    run: str,
-    dataset: Dataset,
-    answers: dict[str, Generation],
-    encoder: Encoder,
-    judge: SemanticJudge,
-) -> None:
-    """Store each complex answer's emotion sensitivity: its mean embedding cosine and mean
-    cross-recall against the other questions on the same image."""
-    from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
-
-    samples = dataset.by_id()
-    items = [
-        SensitivityItem(sid, s.image, s.emotion, answers[sid].clean or "", s.triggers)
-        for sid, s in ((sid, samples[sid]) for sid in answers)
-    ]
-    result = emotion_sensitivity(items, encoder, judge)
-    for index, metric in enumerate(("sensitivity_cosine", "sensitivity_cross_recall")):
-        store.put_metrics(
-            run,
-            metric,
-            encoder.name,
-            (
-                (sid, digest(answers[sid].clean), pair[index])
-                for sid, pair in result.per_sample.items()
-            ),
         )

@@ -1,0 +1,14 @@
+"""Sentence splitting and embeddings shared by the semantic judge and the coherence metric."""
+
+from eibench.embed.encoder import Encoder, WordEncoder, WordVectors, load_encoder
+from eibench.embed.sentences import sentence_splitter, split_clauses, split_sentences
+
+__all__ = [
+    "Encoder",
+    "WordEncoder",
+    "WordVectors",
+    "load_encoder",
+    "sentence_splitter",
+    "split_clauses",
+    "split_sentences",
+]

@@ -1,0 +1,110 @@
+"""The offline main job end to end: `prior` answers, the `semantic` judge, the score table with
+intervals, coherence and (complex) emotion sensitivity; resumable and rejudged on change."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import invoke
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory: pytest.TempPathFactory, release_dir: Path) -> Path:
+    """A workspace with `prior` runs on 60 basic samples and the whole complex split, judged."""
+    ws = tmp_path_factory.mktemp("ws")
+    capsys = None  # module fixtures cannot take capsys; run the CLI directly
+    from eibench.cli import run
+
+    common = ["--data", str(release_dir), "--workspace", str(ws)]
+    assert run(["run", "--model", "prior", "--run", "basic", "--limit", "60", *common]) == 0
+    assert run(["run", "--model", "prior", "--split", "complex", "--run", "cx", *common]) == 0
+    for name in ("basic", "cx"):
+        assert run(["judge", "--run", name, *common]) == 0, capsys
+    return ws
+
+
+def score(capsys, release_dir: Path, ws: Path, *args: str) -> dict[str, Any]:
+    result = invoke(
+        capsys, "score", "--data", str(release_dir), "--workspace", str(ws), "--json", *args
+    )
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_prior_answers_score_with_intervals_and_coherence(
+    capsys, judged: Path, release_dir: Path
+) -> None:
+    result = score(capsys, release_dir, judged, "--run", "basic")
+    (semantic,) = result["scores"]
+    assert semantic["protocol"] == "semantic" and semantic["judge"].startswith("semantic:")
+    overall = semantic["rows"][-1]
+    assert overall["label"] == "Overall" and overall["n_scored"] == 60
+    assert overall["n_not_run"] == 1615 - 60
+    recall = overall["recall"]
+    assert 0 < recall["low"] <= recall["estimate"] <= recall["high"] < 1
+    assert [r["label"] for r in semantic["rows"]][:4] == ["Happy", "Angry", "Sadness", "Excitement"]
+    assert semantic["macro"]["estimate"] is not None
+    ((encoder, rows),) = result["coherence"].items()
+    assert encoder == semantic["judge"].removeprefix("semantic:") or encoder
+    assert rows[-1]["n_scored"] > 0 and 0 < rows[-1]["recall"]["estimate"] <= 1
+
+
+def test_table_output_is_readable(capsys, judged: Path, release_dir: Path) -> None:
+    result = invoke(
+        capsys, "score", "--run", "basic", "--data", str(release_dir), "--workspace", str(judged)
+    )
+    assert result.code == 0, result.err
+    for text in ("Overall", "Excitement", "recall %", "95% CI", "fail", "macro",
+                 "coherence"):  # fmt: skip
+        assert text in result.out
+
+
+def test_complex_run_reports_emotion_sensitivity(capsys, judged: Path, release_dir: Path) -> None:
+    result = score(capsys, release_dir, judged, "--run", "cx")
+    overall = result["scores"][0]["rows"][-1]
+    assert overall["n_scored"] == 50
+    assert len(result["scores"][0]["rows"]) == 1  # the complex split is one mean
+    names = list(result["sensitivity"])
+    assert any(n.startswith("answer cosine") for n in names)
+    assert any(n.startswith("cross-recall") for n in names)
+    # the prior answers the same triggers for every question of an emotion: high similarity
+    cosine = next(v for n, v in result["sensitivity"].items() if n.startswith("answer cosine"))
+    assert cosine["estimate"] > 0.5 and cosine["n"] == 50
+
+
+def test_rejudging_is_a_no_op_and_an_edited_answer_is_rejudged(
+    capsys, judged: Path, release_dir: Path
+) -> None:
+    common = ["--data", str(release_dir), "--workspace", str(judged)]
+    again = invoke(capsys, "judge", "--run", "basic", *common)
+    assert again.code == 0 and "judged now" in again.out
+    db = sqlite3.connect(judged / "eibench.sqlite")
+    before = db.execute("SELECT COUNT(*) FROM judgments WHERE run = 'basic'").fetchone()[0]
+    assert before == 60
+    (sid,) = db.execute("SELECT sample_id FROM generations WHERE run = 'basic' LIMIT 1").fetchone()
+    with db:
+        db.execute("UPDATE generations SET clean = 'Nothing here.' WHERE sample_id = ?", (sid,))
+    result = score(capsys, release_dir, judged, "--run", "basic")
+    assert result["scores"][0]["rows"][-1]["n_unjudged"] == 1  # the stale verdict does not count
+    rejudged = invoke(capsys, "judge", "--run", "basic", *common)
+    assert rejudged.code == 0
+    result = score(capsys, release_dir, judged, "--run", "basic")
+    assert result["scores"][0]["rows"][-1]["n_scored"] == 60
+
+
+def test_unknown_run_and_missing_judgments_are_one_line_errors(
+    capsys, judged: Path, release_dir: Path
+) -> None:
+    common = ["--data", str(release_dir), "--workspace", str(judged)]
+    missing = invoke(capsys, "judge", "--run", "nope", *common)
+    assert missing.code == 2 and "no run named 'nope'" in missing.err
+    unjudged = invoke(capsys, "score", "--run", "basic", "--protocol", "triggers", *common)
+    assert unjudged.code == 2 and "eibench judge" in unjudged.err
+    assert len(unjudged.err.strip().splitlines()) == 1
+    no_model = invoke(capsys, "judge", "--run", "basic", "--protocol", "triggers", *common)
+    assert no_model.code == 2 and "--judge" in no_model.err
