@@ -22,7 +22,7 @@ import numpy as np
 
 from eibench.metrics.stats import Interval, PairedTest, bootstrap_macro, bootstrap_mean, paired_test
 
-CATEGORIES = {"anger": 91, "sadness": 342, "joy": 462, "fear": 720}
+CATEGORIES = {"Happy": 91, "Angry": 342, "Sadness": 462, "Excitement": 720}
 TARGET_S = 5.0
 
 
