@@ -11,6 +11,7 @@ from eibench import __version__
 from eibench.cli.console import err
 from eibench.cli.data import data_app
 from eibench.cli.judge import judge
+from eibench.cli.report import eval_, quickstart, report
 from eibench.cli.run import run as run_command
 from eibench.cli.runs import export, import_, runs
 from eibench.cli.score import compare, score
@@ -28,6 +29,9 @@ app.command(name="run")(run_command)
 app.command(name="judge")(judge)
 app.command(name="score")(score)
 app.command(name="compare")(compare)
+app.command(name="report")(report)
+app.command(name="eval")(eval_)
+app.command(name="quickstart")(quickstart)
 app.command(name="runs")(runs)
 app.command(name="export")(export)
 app.command(name="import")(import_)

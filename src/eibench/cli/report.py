@@ -1,0 +1,195 @@
+"""`eibench report`, `eibench eval` and `eibench quickstart`: tables, plots and HTML reports,
+and experiment grids run from one file."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from eibench.atomic import write_text
+from eibench.cli.console import err, out
+from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.errors import EIBenchError
+from eibench.experiments import Grid, bundled, load_grid, run_grid
+from eibench.experiments.config import GridModel
+from eibench.report.data import ReportData, collect
+
+
+class FormatChoice(str, Enum):
+    md = "md"
+    csv = "csv"
+    json = "json"
+    latex = "latex"
+    html = "html"
+
+
+def report(
+    runs: Annotated[
+        list[str] | None,
+        typer.Option("--runs", help="Runs to report (repeat); default --all.", show_default=False),
+    ] = None,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Every judged run in the store (the default).")
+    ] = False,
+    fmt: Annotated[
+        FormatChoice | None,
+        typer.Option(
+            "--format",
+            help="md, csv, json, latex, or html (self-contained: tables, plots, a sample "
+            "browser, the manifest). Default: tables in the terminal.",
+            show_default=False,
+        ),
+    ] = None,
+    with_paper: Annotated[
+        bool,
+        typer.Option(
+            "--with-paper", help="Add the paper's published rows, marked as not measured here."
+        ),
+    ] = False,
+    ci: Annotated[
+        bool, typer.Option("--ci", help="Show 95% intervals and n in the table cells.")
+    ] = False,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="File to write (html default: report.html).", show_default=False
+        ),
+    ] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            "--plots", help="Also write the plots (PNG and SVG) here.", show_default=False
+        ),
+    ] = None,
+    data: DataOption = None,
+    images: ImagesOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The paper's tables for judged runs: models grouped by setting, the four categories and
+    Overall, `a/b` cells when both paper judge protocols are present; complex recall in a table
+    of its own."""
+    if runs and all_runs:
+        raise EIBenchError("pass --runs or --all, not both")
+    chosen = fmt.value if fmt else None
+    report_data = collect(
+        list(runs or []), data=data, workspace=workspace, images=images,
+        samples=chosen == "html",
+    )  # fmt: skip
+    if plots is not None:
+        from eibench.report.plots import make_plots
+
+        written = make_plots(report_data, plots)
+        err.print(f"wrote {len(written)} plot file(s) to {escape(str(plots))}")
+    _emit(report_data, chosen, out_path, with_paper, ci, plots)
+
+
+def _emit(
+    report_data: ReportData,
+    fmt: str | None,
+    out_path: Path | None,
+    with_paper: bool,
+    ci: bool,
+    plots: Path | None,
+) -> None:
+    from eibench.report.render import render_report, rich_table
+    from eibench.report.tables import build_tables
+
+    if fmt is None:
+        for view in build_tables(report_data, with_paper=with_paper, ci=ci):
+            out.print(rich_table(view))
+        return
+    text = render_report(report_data, fmt, with_paper=with_paper, ci=ci, plots_dir=plots)  # type: ignore[arg-type]
+    if fmt == "html" and out_path is None:
+        out_path = Path("report.html")
+    if out_path is None:
+        out.out(text, highlight=False)
+        return
+    write_text(out_path, text)
+    err.print(f"wrote {escape(str(out_path))}")
+
+
+def eval_(
+    config: Annotated[Path, typer.Option("--config", help="Experiment file (YAML).")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a key: --set concurrency=32 --set params.max_tokens=256.",
+            show_default=False,
+        ),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Replace the file's models (repeat).", show_default=False),
+    ] = None,
+    base_url: Annotated[
+        list[str] | None,
+        typer.Option("--base-url", help="Server of the --model(s).", show_default=False),
+    ] = None,
+    data: DataOption = None,
+    images: ImagesOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Run an experiment grid: every model x split x setting x persona is answered, then judged
+    by every judge. What the store already has is skipped, so an interrupted grid finishes with
+    the same command. `${ENV}` references in the file are expanded (`${VAR:-default}` too)."""
+    grid = load_grid(config, overrides)
+    _run_grid(grid, models, base_url, data, images, workspace, None)
+
+
+def quickstart(
+    data: DataOption = None,
+    workspace: WorkspaceOption = None,
+    out_path: Annotated[Path, typer.Option("--out", help="The HTML report.")] = Path("report.html"),
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="Only the first N samples of each split, for a quick look.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """The whole job on the embedded defaults, offline: the `prior` baseline answers the basic
+    and complex splits, the `semantic` judge scores them, the tables are printed and
+    report.html is written."""
+    grid = load_grid(bundled("quickstart"), [f"limit={limit}"] if limit else None)
+    _run_grid(grid, None, None, data, None, workspace, out_path)
+
+
+def _run_grid(
+    grid: Grid,
+    models: list[str] | None,
+    base_url: list[str] | None,
+    data: Path | None,
+    images: Path | None,
+    workspace: Path | None,
+    report_path: Path | None,
+) -> None:
+    updates: dict[str, object] = {}
+    if models:
+        updates["models"] = [GridModel(spec=m, base_url=base_url or []) for m in models]
+    for key, value in (("data", data), ("images", images), ("workspace", workspace)):
+        if value is not None:
+            updates[key] = value
+    grid = grid.model_copy(update=updates)
+    summary = run_grid(grid, err)
+    err.print(
+        f"grid {escape(grid.name)}: {len(summary.runs)} run(s), {summary.answered:,} answer(s) "
+        f"and {summary.judged:,} verdict(s) made now"
+    )
+    target = report_path or grid.report
+    if summary.runs:
+        report_data = collect(
+            summary.runs, data=grid.data, workspace=grid.workspace, images=grid.images,
+            samples=target is not None,
+        )  # fmt: skip
+        _emit(report_data, None, None, False, True, None)
+        if target is not None:
+            _emit(report_data, "html", target, False, False, None)
+    for problem in summary.problems:
+        err.print(f"[yellow]{escape(problem)}[/]")
+    if summary.problems:
+        raise typer.Exit(1)

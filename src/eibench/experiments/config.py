@@ -1,0 +1,134 @@
+"""Experiment files: one YAML file describes a grid (models x splits x settings x personas,
+judged by judges x protocols), read with `${ENV}` references expanded and command-line
+overrides applied. The file is only ever read, so a secret in the environment is never written
+back anywhere."""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eibench.errors import DataError, EIBenchError
+from eibench.settings.build import SettingName
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class GridModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str = Field(description="model spec: openai:MODEL, anthropic:MODEL, hf:ID, prior")
+    label: str | None = Field(None, description="name used in run names (default: the spec)")
+    base_url: list[str] = Field(default_factory=list)
+
+
+class GridJudge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Literal["semantic", "paper-llama3", "paper-chatgpt", "triggers"] = "semantic"
+    judge: str | None = Field(None, description="judge model spec (none for semantic)")
+    base_url: list[str] = Field(default_factory=list)
+    paper_sampling: bool = False
+
+
+class GridParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = 0.0
+    max_tokens: int = 512
+    top_p: float | None = None
+    seed: int | None = None
+
+
+class Grid(BaseModel):
+    """A grid of runs and judgings. Run names are `<name>-<model>-<split>-<setting>[-persona]`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "eval"
+    data: Path | None = None
+    images: Path | None = None
+    workspace: Path | None = None
+    models: list[GridModel] = Field(min_length=1)
+    splits: list[Literal["basic", "complex"]] = Field(default=["basic"])
+    settings: list[SettingName] = Field(default=["user"])
+    complex_settings: list[SettingName] = Field(
+        default=["user"], description="the complex split's settings (paper: user)"
+    )
+    personas: list[str] = Field(default_factory=lambda: ["emotion"])
+    judges: list[GridJudge] = Field(default_factory=lambda: [GridJudge()])
+    params: GridParams = GridParams()
+    concurrency: int = Field(8, ge=1)
+    judge_concurrency: int = Field(8, ge=1)
+    limit: int | None = Field(None, description="only the first N samples of each split")
+    report: Path | None = Field(None, description="write the HTML report here at the end")
+
+
+def expand_env(value: Any, path: Path) -> Any:
+    """`${VAR}` and `${VAR:-default}` in every string of `value`; an unset variable without a
+    default is an error naming the file."""
+    if isinstance(value, str):
+
+        def one(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = os.environ.get(name)
+            if found is None:
+                if default is None:
+                    raise DataError(path, f"${{{name}}} is not set in the environment")
+                return default
+            return found
+
+        return _ENV.sub(one, value)
+    if isinstance(value, list):
+        return [expand_env(v, path) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_env(v, path) for k, v in value.items()}
+    return value
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """`key.sub=value` (the value read as YAML) set into `data`."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise EIBenchError(f"--set {assignment!r}: use KEY=VALUE, e.g. concurrency=32")
+    target = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise EIBenchError(f"--set {assignment!r}: {part} is not a mapping")
+    target[parts[-1]] = yaml.safe_load(raw)
+
+
+def bundled(name: str) -> Path:
+    """A config shipped with eibench (`quickstart`, `paper`)."""
+    return Path(str(resources.files("eibench").joinpath(f"configs/{name}.yaml")))
+
+
+def load_grid(path: Path, overrides: list[str] | None = None) -> Grid:
+    """The grid in `path`, with `--set` overrides applied before validation."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, "no such experiment file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise DataError(path, f"not valid YAML ({problem})", line=line) from None
+    if not isinstance(raw, dict):
+        raise DataError(path, "an experiment file is a YAML mapping (models:, settings:, ...)")
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    try:
+        return Grid.model_validate(expand_env(raw, path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "file"
+        raise DataError(path, f"{where}: {first['msg']}") from None

@@ -1,0 +1,91 @@
+"""`run_grid`: answer and judge every cell of an experiment grid. Each run and judging resumes
+from the store, so an interrupted grid finishes with the same command; a cell that fails is
+reported and the grid goes on with the others."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from eibench.errors import EIBenchError
+from eibench.experiments.config import Grid
+from eibench.judges.run import JudgeRequest, judge_run
+from eibench.models.base import GenerationParams
+from eibench.models.registry import ModelOptions
+from eibench.runner.benchmark import RunRequest, run_benchmark
+
+
+@dataclass
+class GridSummary:
+    runs: list[str] = field(default_factory=list)
+    answered: int = 0  # answers made now
+    judged: int = 0  # verdicts made now
+    problems: list[str] = field(default_factory=list)  # one line per cell that did not finish
+
+
+def run_name(grid: Grid, label: str, split: str, setting: str, persona: str) -> str:
+    parts = [grid.name, label, split, setting] + ([] if persona == "emotion" else [persona])
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-")
+
+
+def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
+    """(run request, model label) for every cell of the grid, in a stable order."""
+    out = []
+    params = GenerationParams(**grid.params.model_dump())
+    for split in grid.splits:
+        settings = grid.settings if split == "basic" else grid.complex_settings
+        for model in grid.models:
+            label = model.label or model.spec
+            for setting in settings:
+                for persona in grid.personas:
+                    request = RunRequest(
+                        model=model.spec, split=split, setting=setting, persona=persona,
+                        run=run_name(grid, label, split, setting, persona), data=grid.data,
+                        images=grid.images, workspace=grid.workspace, params=params,
+                        options=ModelOptions(base_urls=model.base_url),
+                        concurrency=grid.concurrency, limit=grid.limit,
+                    )  # fmt: skip
+                    out.append((request, label))
+    return out
+
+
+def run_grid(grid: Grid, console: Console | None = None) -> GridSummary:
+    """Answer, then judge, every cell; what the store already has is skipped."""
+    summary = GridSummary()
+    for request, _ in cells(grid):
+        name = request.run_name()
+        try:
+            _, done = run_benchmark(request, console)
+        except EIBenchError as exc:
+            summary.problems.append(f"{name}: {exc}")
+            continue
+        summary.runs.append(name)
+        summary.answered += done.ok
+        if done.stopped or done.failed_total:
+            summary.problems.append(
+                f"{name}: {done.failed_total} answer(s) failed"
+                + (f"; stopped: {done.stopped}" if done.stopped else "")
+            )
+        for judge in grid.judges:
+            what = f"{name} judged by {judge.judge or 'semantic'} ({judge.protocol})"
+            try:
+                judged = judge_run(
+                    JudgeRequest(
+                        run=name, protocol=judge.protocol, judge=judge.judge, data=grid.data,
+                        workspace=grid.workspace, options=ModelOptions(base_urls=judge.base_url),
+                        paper_sampling=judge.paper_sampling, concurrency=grid.judge_concurrency,
+                    ),
+                    console,
+                )  # fmt: skip
+            except EIBenchError as exc:
+                summary.problems.append(f"{what}: {exc}")
+                continue
+            summary.judged += judged.ok
+            if judged.unparsed or judged.failed or judged.stopped:
+                summary.problems.append(
+                    f"{what}: {judged.unparsed} unparsed, {judged.failed} failed"
+                    + (f"; stopped: {judged.stopped}" if judged.stopped else "")
+                )
+    return summary

@@ -1,0 +1,273 @@
+"""What a report shows, gathered once from the store: score cells, the samples behind them,
+cost points, judge-agreement pairs, and each run's manifest. Tables, plots and the HTML report
+all read this one record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from eibench import __version__
+from eibench.errors import EIBenchError
+from eibench.judges.run import run_dataset
+from eibench.metrics.run_scores import score_run
+from eibench.metrics.scores import CATEGORY_LABELS, ScorePolicy, current_judgments, sample_value
+from eibench.store import Store
+
+SETTING_LABELS = {
+    "user": "User Question",
+    "caption": "User Question & Caption",
+    "cot": "User Question & CoT",
+    "cfsa": "CFSA",
+}
+COMPLEX = "Complex"  # the category of complex-split cells: one mean over its 50 questions
+
+
+class Cell(BaseModel):
+    """One mean of a report table: a run (or a published row), a judging, a category."""
+
+    model: str
+    setting: str
+    split: str
+    category: str = Field(description="Happy, Angry, Sadness, Excitement, Overall or Complex")
+    protocol: str
+    judge: str
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = 0
+    run: str = ""
+    published: bool = Field(False, description="a figure from the paper, not measured here")
+
+
+class TriggerView(BaseModel):
+    text: str
+    covered: bool | None = None
+    evidence: str | None = None
+
+
+class SampleView(BaseModel):
+    """One answered sample with its verdict, for the sample browser."""
+
+    run: str
+    model: str
+    setting: str
+    split: str
+    sample_id: str
+    image: str
+    category: str
+    question: str
+    answer: str | None
+    status: str = Field(description="ok, failed (generation), judge_unparsed, unjudged, ...")
+    judge: str = ""
+    protocol: str = ""
+    recall: float | None = None
+    triggers: list[TriggerView] = Field(default_factory=list)
+    thumbnail: str | None = Field(None, description="a data: URI of the downscaled image")
+
+
+class CostPoint(BaseModel):
+    run: str
+    model: str
+    setting: str
+    protocol: str
+    recall: float | None
+    tokens: int
+    cost: float | None = None
+
+
+class AgreementPair(BaseModel):
+    """Two judgings' per-sample recall on one run (same samples, in order), for the agreement
+    scatter. A judging is named `judge (protocol)`."""
+
+    run: str
+    judging_a: str
+    judging_b: str
+    a: list[float]
+    b: list[float]
+
+
+class ReportData(BaseModel):
+    cells: list[Cell] = Field(default_factory=list)
+    samples: list[SampleView] = Field(default_factory=list)
+    costs: list[CostPoint] = Field(default_factory=list)
+    agreement: list[AgreementPair] = Field(default_factory=list)
+    manifest: list[dict[str, Any]] = Field(default_factory=list)
+    package_version: str = __version__
+
+
+def setting_label(config_setting: str, persona: str, text_only: bool) -> str:
+    """The setting as the paper's tables name it, with any ablation spelt out."""
+    label = SETTING_LABELS.get(config_setting, config_setting)
+    if text_only:
+        label += " (text only)"
+    if persona not in ("emotion", ""):
+        label += f" [persona: {persona}]"
+    return label
+
+
+def collect(
+    runs: list[str] | None = None,
+    *,
+    data: Path | None = None,
+    workspace: Path | None = None,
+    images: Path | None = None,
+    policy: ScorePolicy | None = None,
+    samples: bool = True,
+) -> ReportData:
+    """Everything a report shows about `runs` (all judged runs when None)."""
+    policy = policy or ScorePolicy()
+    report = ReportData()
+    with Store.open(workspace) as store:
+        names = runs if runs else [n for n in store.run_names() if store.judgings(n)]
+        if not names:
+            raise EIBenchError("no judged runs to report: run `eibench judge` first")
+        infos = {i.name: i for i in store.runs()}
+    for name in names:
+        scores = score_run(name, data=data, workspace=workspace, policy=policy)
+        info = infos.get(name)
+        if info is None:
+            raise EIBenchError(f"no run named {name!r}")
+        config = info.config
+        setting = setting_label(config.setting, config.persona, config.text_only)
+        for score in scores.scores:
+            for row in score.rows:
+                category = COMPLEX if config.split == "complex" else row.label
+                report.cells.append(
+                    Cell(
+                        model=config.model, setting=setting, split=config.split,
+                        category=category, protocol=score.protocol, judge=score.judge,
+                        estimate=row.recall.estimate, low=row.recall.low, high=row.recall.high,
+                        n=row.n_scored, run=name,
+                    )
+                )  # fmt: skip
+            overall = score.rows[-1].recall.estimate
+            tokens = info.usage.input_tokens + info.usage.output_tokens
+            report.costs.append(
+                CostPoint(
+                    run=name, model=config.model, setting=setting, protocol=score.protocol,
+                    recall=overall, tokens=tokens,
+                )
+            )  # fmt: skip
+        report.manifest.append(
+            {
+                "run": name,
+                "config": config.model_dump(mode="json"),
+                "judgings": [j.model_dump(mode="json") for j in _judgings(workspace, name)],
+                "counts": info.counts,
+                "usage": info.usage.model_dump(),
+            }
+        )
+        if samples:
+            report.samples += _samples(name, data, workspace, images, policy, setting)
+        report.agreement += _agreement(name, workspace, policy)
+    return report
+
+
+def _judgings(workspace: Path | None, run: str) -> list[Any]:
+    with Store.open(workspace) as store:
+        return store.judgings(run)
+
+
+def _samples(
+    run: str,
+    data: Path | None,
+    workspace: Path | None,
+    images: Path | None,
+    policy: ScorePolicy,
+    setting: str,
+) -> list[SampleView]:
+    """The run's samples with the verdict of its first judging (the one tables lead with)."""
+    from eibench.report.thumbnails import thumbnail
+
+    with Store.open(workspace) as store:
+        config = store.require_run(run)
+        dataset = run_dataset(store, run, data)
+        generations = {g.sample_id: g for g in store.generations(run)}
+        judgings = store.judgings(run)
+        first = judgings[0] if judgings else None
+        judged = (
+            current_judgments(store.judgments(run, first.judge, first.protocol), generations)
+            if first
+            else {}
+        )
+    views = []
+    for sample in dataset.samples:
+        generation = generations.get(sample.id)
+        if generation is None:
+            continue
+        judgment = judged.get(sample.id)
+        verdict = judgment.verdict if judgment else None
+        evidence = {t.index: t for t in verdict.triggers} if verdict else {}
+        triggers = [
+            TriggerView(
+                text=text,
+                covered=evidence[i].covered if i in evidence else None,
+                evidence=evidence[i].evidence if i in evidence else None,
+            )
+            for i, text in enumerate(sample.triggers, 1)
+        ]
+        status = generation.status if generation.status != "ok" else (
+            judgment.status if judgment else "unjudged"
+        )  # fmt: skip
+        views.append(
+            SampleView(
+                run=run, model=config.model, setting=setting, split=config.split,
+                sample_id=sample.id, image=sample.image,
+                category=CATEGORY_LABELS.get(sample.emotion, sample.emotion),
+                question=sample.question, answer=generation.clean, status=status,
+                judge=first.judge if first else "", protocol=first.protocol if first else "",
+                recall=sample_value(judgment, policy) if judgment else None,
+                triggers=triggers,
+                thumbnail=thumbnail(images, sample.image) if images is not None else None,
+            )
+        )  # fmt: skip
+    return views
+
+
+def _agreement(run: str, workspace: Path | None, policy: ScorePolicy) -> list[AgreementPair]:
+    """Per-sample recall of every two judges of one protocol on the run."""
+    pairs = []
+    with Store.open(workspace) as store:
+        generations = {g.sample_id: g for g in store.generations(run)}
+        judgings = store.judgings(run)
+        values = {}
+        for j in judgings:
+            current = current_judgments(store.judgments(run, j.judge, j.protocol), generations)
+            values[(j.judge, j.protocol)] = {
+                s: v for s, x in current.items() if (v := sample_value(x, policy)) is not None
+            }
+    keys = list(values)
+    for i, key_a in enumerate(keys):
+        for key_b in keys[i + 1 :]:
+            a, b = values[key_a], values[key_b]
+            shared = sorted(set(a) & set(b))
+            pairs.append(
+                AgreementPair(
+                    run=run, judging_a=f"{key_a[0]} ({key_a[1]})",
+                    judging_b=f"{key_b[0]} ({key_b[1]})",
+                    a=[a[s] for s in shared], b=[b[s] for s in shared],
+                )
+            )  # fmt: skip
+    return pairs
+
+
+class TableRow(BaseModel):
+    """One row of a rendered table: a model in a setting block, its cells already formatted."""
+
+    block: str = Field(description="the setting block the row belongs to")
+    label: str = Field(description="the model")
+    cells: list[str]
+    bold: list[bool] = Field(description="per cell: best in its block")
+    published: bool = False
+
+
+class TableView(BaseModel):
+    """A table in the paper's layout, ready for any format."""
+
+    title: str
+    columns: list[str] = Field(description="headers of `cells` (the model column excluded)")
+    rows: list[TableRow]
+    note: str = ""
