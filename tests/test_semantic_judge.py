@@ -3,6 +3,12 @@
 tests/data/semantic_labels.jsonl holds hand-written VLM-style answers for 84 release samples
 with one human 0/1 label per ground-truth trigger. The method and its threshold were chosen on
 the "tune" fold; the "test" fold is held out. Triggers are read from the shared release.
+
+The test fold is small (its kappa moves by about 0.1 under a bootstrap), so methods are also
+compared by 5-fold cross-validation over all 84 answers, grouped by sample, 5 seeds, threshold
+fitted on the training folds (python -m benchmarks.semantic_cv). Mean kappa / accuracy /
+|recall diff|: word-recall-v2 (sqrt-idf) 0.654 / 0.833 / 0.125; word-recall-v1 (uniform
+weights) 0.604 / 0.807 / 0.152; plain sentence cosine 0.512 / 0.762 / 0.199.
 """
 
 from __future__ import annotations
@@ -102,9 +108,9 @@ def test_judge_agrees_with_human_labels_on_tune_fold(
     rows = [r for r in labelled if r["fold"] == "tune"]
     kappa, accuracy, recall_diff = agreement(rows, judge_fold(judge, rows))
     print(f"\ntune fold: kappa={kappa:.3f} accuracy={accuracy:.3f} recall diff={recall_diff:.3f}")
-    assert kappa >= 0.70
-    assert accuracy >= 0.85
-    assert recall_diff <= 0.12
+    assert kappa >= 0.72
+    assert accuracy >= 0.86
+    assert recall_diff <= 0.115
 
 
 def test_judge_on_held_out_test_fold_beats_plain_cosine(
@@ -112,17 +118,19 @@ def test_judge_on_held_out_test_fold_beats_plain_cosine(
 ) -> None:
     """The held-out fold is harder than the tune fold (more abstract paraphrases) and the
     judge does not reach the 0.7 kappa target there; these bounds guard what it reaches
-    (kappa 0.526, accuracy 0.762, recall difference 0.165) and its lead over the baseline."""
+    (kappa 0.569, accuracy 0.785, recall difference 0.143; v1 reached 0.526 / 0.762 / 0.165)
+    and its lead over the baseline. Cross-validated figures: see the module doc."""
     rows = [r for r in labelled if r["fold"] == "test"]
     kappa, accuracy, recall_diff = agreement(rows, judge_fold(judge, rows))
     b_kappa, b_accuracy, b_diff = agreement(rows, baseline_fold(encoder, rows))
     print(
+        "\n5-fold CV (benchmarks/semantic_cv.py): kappa=0.654 accuracy=0.833 recall diff=0.125"
         f"\ntest fold: kappa={kappa:.3f} accuracy={accuracy:.3f} recall diff={recall_diff:.3f}"
         f"\nplain cosine: kappa={b_kappa:.3f} accuracy={b_accuracy:.3f} recall diff={b_diff:.3f}"
     )
-    assert kappa >= 0.50
-    assert accuracy >= 0.75
-    assert recall_diff <= 0.17
+    assert kappa >= 0.55
+    assert accuracy >= 0.77
+    assert recall_diff <= 0.155
     assert kappa > b_kappa and accuracy > b_accuracy and recall_diff < b_diff
 
 
