@@ -10,14 +10,15 @@ the answer's words that do. `claims` lists the distinct reasons the answer gives
 triggers it matches (`[]`: none). `parse_reply` turns that into a `Verdict`.
 
 Reading is tolerant of how real judges write: the object may sit in a code fence or in prose
-(the last object holding the expected keys wins), may have trailing commas or raw newlines in
-strings, and may write booleans as `true`, `"yes"`, `"True"` or `1` and indices as `2`, `2.0`
-or `"2"`. Other keys (`reason` included) are ignored. A reply that is unclear or contradicts
-itself raises `JudgeParseError` listing every problem, worded to be sent back to the judge:
-no JSON object, invalid JSON or an object cut off; a key missing or of the wrong type; a
-trigger index missing, repeated or outside 1..n, or a claim citing one outside 1..n; a covered
-trigger with empty evidence; a claim citing an uncovered trigger, or a covered trigger that no
-claim cites. Whether the evidence occurs in the answer is not checked here (it needs the answer).
+(the last object holding the expected keys wins) and may have trailing commas or raw newlines
+in strings (`json_reply` finds and repairs it); booleans may be written as `true`, `"yes"`,
+`"True"` or `1` and indices as `2`, `2.0` or `"2"`. Other keys (`reason` included) are
+ignored. A reply that is unclear or contradicts itself raises `JudgeParseError` listing every
+problem, worded to be sent back to the judge: no JSON object, invalid JSON or an object cut
+off; a key missing or of the wrong type; a trigger index missing, repeated or outside 1..n, or
+a claim citing one outside 1..n; a covered trigger with empty evidence; a claim citing an
+uncovered trigger, or a covered trigger that no claim cites. Whether the evidence occurs in
+the answer is not checked here (it needs the answer).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from eibench.judges.json_reply import clip, find_json_object, json_kind
 from eibench.judges.verdict import JudgeParseError, TriggerEvidence, Verdict
 from eibench.models.base import GenerationParams, Message
 from eibench.settings.prompts import render, template, version
@@ -87,9 +89,7 @@ SCHEMA: dict[str, Any] = _strict(
 )
 
 _KEYS = ("triggers", "claims")
-_MAX_FAILURES = 64  # unreadable `{` tried before giving up on a reply full of braces
 _MAX_PROBLEMS = 8  # problems spelled out in one error message
-_DECODER = json.JSONDecoder(strict=False)  # allows raw newlines and tabs inside strings
 _DIGITS = re.compile(r"\s*([0-9]{1,6})\s*")
 _TRUE, _FALSE = frozenset({"true", "yes"}), frozenset({"false", "no"})
 
@@ -140,13 +140,13 @@ def parse_reply(text: str, n_triggers: int) -> Verdict:
     is covered then, so recall is 0). Evidence is kept for covered triggers only."""
     if n_triggers < 1:
         raise ValueError(f"n_triggers must be at least 1, got {n_triggers}")
-    obj = _find_object(text)
+    obj = find_json_object(text, _KEYS)
     problems: list[str] = []
     for key in _KEYS:
         if key not in obj:
             problems.append(f'the object has no "{key}" list')
         elif not isinstance(obj[key], list):
-            problems.append(f'"{key}" must be a list, not {_kind(obj[key])}')
+            problems.append(f'"{key}" must be a list, not {json_kind(obj[key])}')
     found = _read_triggers(obj.get("triggers"), n_triggers, problems)
     claims = _read_claims(obj.get("claims"), n_triggers, problems)
     if not problems:
@@ -168,110 +168,6 @@ def parse_reply(text: str, n_triggers: int) -> Verdict:
     )
 
 
-# -- finding the object ---------------------------------------------------------------------
-
-
-def _find_object(text: str) -> dict[str, Any]:
-    """The last object holding both expected keys, else the last holding one. Failing those,
-    raises why the likeliest candidate is unreadable, or returns the first object found."""
-    if not text.strip():
-        raise JudgeParseError("The reply is empty: it contains no JSON object.")
-    whole = _loads(text.strip())
-    if isinstance(whole, dict):
-        return whole
-    if whole is not None:
-        raise JudgeParseError(f"The reply is {_kind(whole)}, not a JSON object.")
-    objects: list[dict[str, Any]] = []
-    failures: list[tuple[bool, str]] = []  # (mentions an expected key, why it is unreadable)
-    pos = text.find("{")
-    while pos != -1 and len(failures) < _MAX_FAILURES:
-        obj, end, failure = _object_at(text, pos)
-        if obj is not None:
-            objects.append(obj)
-            pos = text.find("{", end)
-            continue
-        failures.append((any(f'"{k}"' in text[pos:end] for k in _KEYS), failure))
-        pos = text.find("{", pos + 1)
-    for wanted in (len(_KEYS), 1):
-        keyed = [o for o in objects if sum(k in o for k in _KEYS) >= wanted]
-        if keyed:
-            return keyed[-1]
-    if failures:  # the first failure that looks like the answer, else the first one
-        raise JudgeParseError(next((f for keyed, f in failures if keyed), failures[0][1]))
-    if objects:
-        return objects[0]
-    raise JudgeParseError(f"The reply contains no JSON object: {_clip(text)}")
-
-
-def _object_at(text: str, start: int) -> tuple[dict[str, Any] | None, int, str]:
-    """The object that opens at `start` and where it ends, or None, where the unreadable span
-    ends and why it is unreadable."""
-    try:
-        value, end = _DECODER.raw_decode(text, start)
-        return value, end, ""  # text[start] is "{", so a decoded value is an object
-    except (ValueError, RecursionError) as exc:
-        error: Exception = exc
-    close = _closing(text, start)
-    if close is None:
-        cut = f"The JSON object that starts at character {start} is never closed: it is cut off."
-        return None, len(text), cut
-    value = _loads(_drop_trailing_commas(text[start:close]))
-    if isinstance(value, dict):
-        return value, close, ""
-    if isinstance(error, json.JSONDecodeError):
-        detail = f"{error.msg} at character {error.pos}"
-    else:
-        detail = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-    return None, close, f"The reply is not valid JSON: {_clip(text[start:close])} ({detail})."
-
-
-def _loads(text: str) -> Any:
-    """The JSON value that is all of `text`, or None when it is not one."""
-    try:
-        return _DECODER.decode(text)
-    except (ValueError, RecursionError):
-        return None
-
-
-def _closing(text: str, start: int) -> int | None:
-    """The end of the bracketed span that opens at `start`, or None if it never closes."""
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            in_string = escaped or ch != '"'
-            escaped = not escaped and ch == "\\"
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
-
-
-def _drop_trailing_commas(chunk: str) -> str:
-    """`chunk` without the commas (outside strings) that come just before `}` or `]`."""
-    out: list[str] = []
-    in_string, escaped = False, False
-    for i, ch in enumerate(chunk):
-        if in_string:
-            in_string = escaped or ch != '"'
-            escaped = not escaped and ch == "\\"
-        elif ch == '"':
-            in_string = True
-        elif ch == ",":
-            j = i + 1
-            while j < len(chunk) and chunk[j].isspace():
-                j += 1
-            if chunk[j : j + 1] in ("}", "]"):
-                continue
-        out.append(ch)
-    return "".join(out)
-
-
 # -- reading the object ---------------------------------------------------------------------
 
 
@@ -282,7 +178,7 @@ def _read_triggers(raw: Any, n: int, problems: list[str]) -> Found:
     for pos, item in enumerate(raw if isinstance(raw, list) else [], 1):
         where = f'entry {pos} of "triggers"'
         if not isinstance(item, dict):
-            problems.append(f"{where} is {_kind(item)}, not an object")
+            problems.append(f"{where} is {json_kind(item)}, not an object")
             continue
         index, covered, evidence = _index(item, where, n, problems), None, None
         if index is not None and index in seen:
@@ -317,7 +213,7 @@ def _read_claims(raw: Any, n: int, problems: list[str]) -> Claims:
     claims: Claims = []
     for pos, item in enumerate(raw if isinstance(raw, list) else [], 1):
         if not isinstance(item, dict):
-            problems.append(f"claim {pos} is {_kind(item)}, not an object")
+            problems.append(f"claim {pos} is {json_kind(item)}, not an object")
             continue
         text, matches = item.get("claim"), item.get("matches")
         if not isinstance(text, str) or not text.strip():
@@ -325,7 +221,7 @@ def _read_claims(raw: Any, n: int, problems: list[str]) -> Claims:
             problems.append(f'the "claim" text of claim {pos} {what}')
             continue
         if not isinstance(matches, list):
-            what = "is missing" if "matches" not in item else f"is {_kind(matches)}"
+            what = "is missing" if "matches" not in item else f"is {json_kind(matches)}"
             problems.append(f'the "matches" of claim {pos} {what}: it must be a list of numbers')
             continue
         cited: list[int] = []
@@ -416,11 +312,6 @@ def _summary(problems: list[str]) -> str:
     return f"The reply has {len(problems)} problems: {'; '.join(shown)}."
 
 
-def _kind(value: Any) -> str:
-    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
-    return "null" if value is None else kinds.get(type(value), "an object")
-
-
 def _numbers(indices: Sequence[int]) -> str:
     """'trigger 3 is' or 'triggers 2, 4 and 5 are'."""
     if len(indices) == 1:
@@ -431,11 +322,6 @@ def _numbers(indices: Sequence[int]) -> str:
 def _preview(value: Any) -> str:
     """`value` as short JSON, for an error message."""
     try:
-        return _clip(json.dumps(value, ensure_ascii=False))
+        return clip(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError, RecursionError):
-        return _clip(repr(value))
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        return clip(repr(value))

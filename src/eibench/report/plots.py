@@ -2,48 +2,50 @@
 agreement. Each plot writes one file per format into a folder and returns the paths; a plot with
 nothing to show writes nothing. Files are deterministic: the same data gives the same bytes.
 
-matplotlib is imported only when there is something to draw (`pip install 'eibench[report]'`).
-Figures are built on the Agg canvas without pyplot, so no global figure list grows.
+matplotlib is imported only when there is something to draw (`pip install 'eibench[report]'`);
+the generic drawing and saving helpers live in `eibench.report.figures`.
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eibench.atomic import atomic_path
 from eibench.errors import EIBenchError
 from eibench.report.data import SETTING_LABELS, AgreementPair, Cell, CostPoint, ReportData
+from eibench.report.figures import (
+    FORMATS,
+    HATCHES,
+    check_formats,
+    load_matplotlib,
+    new_figure,
+    palette,
+    save,
+    short_names,
+    slug,
+    unique,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+
+__all__ = [
+    "CATEGORY_ORDER",
+    "FORMATS",
+    "make_plots",
+    "pearson",
+    "plot_agreement",
+    "plot_categories",
+    "plot_cost",
+    "plot_settings",
+    "short_names",
+]
 
 CATEGORY_ORDER = ("Happy", "Angry", "Sadness", "Excitement", "Overall")
-FORMATS = ("png", "svg", "pdf")
-# Metadata that would differ between runs or machines (dates, versions) is left out.
-_METADATA: dict[str, dict[str, Any]] = {
-    "png": {"Software": None},
-    "svg": {"Date": None, "Creator": None},
-    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
-}
-_STYLE: dict[str, Any] = {
-    "svg.hashsalt": "eibench",  # stable ids inside SVG files
-    "svg.fonttype": "none",  # text stays text: searchable, and no font paths to differ
-    "pdf.fonttype": 42,
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "hatch.linewidth": 0.6,
-}
-_HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "++", "--")
-_PNG_DPI = 150
 
 
 def make_plots(
@@ -55,7 +57,7 @@ def make_plots(
     written once per format. Returns the written files in a stable order; an empty report
     writes nothing and returns []. The plot functions below take `out_dir` and `formats` alike.
     """
-    _check(formats)
+    check_formats(formats)
     return [
         *plot_categories(report.cells, out_dir, formats),
         *plot_settings(report.cells, out_dir, formats),
@@ -71,7 +73,7 @@ def plot_categories(
     model and setting (colour: model, hatching: setting), 95% CI whiskers. One figure per
     protocol (per protocol and judge when a protocol has several judges). Published cells and
     cells without an estimate are left out."""
-    _check(formats)
+    check_formats(formats)
     measured = [c for c in _measured(cells) if c.split == "basic"]
     written: list[Path] = []
     for suffix, judging, group in _by_judging(measured):
@@ -84,17 +86,17 @@ def plot_categories(
              f"{names[c.model]} · {c.setting}")
             for c in group
         )  # fmt: skip
-        colors = _colors(len(models))
+        colors = palette(len(models))
         for s in series:
             s.color = colors[s.key[0]]
-            s.hatch = _HATCHES[s.key[1] % len(_HATCHES)]
+            s.hatch = HATCHES[s.key[1] % len(HATCHES)]
         width = min(24.0, max(7.0, 1.5 + len(categories) * (0.3 * len(series) + 0.5)))
-        with _figure(width, 4.2) as (fig, ax):
+        with new_figure(width, 4.2) as (fig, ax):
             _bars(ax, categories, series)
             ax.set_title(f"Recall by emotion category (basic split)\n{judging}")
             ax.set_xlabel("Emotion category")
             _legend(ax, "Model · setting")
-            written += _save(fig, out_dir, f"recall_by_category_{suffix}", formats)
+            written += save(fig, out_dir, f"recall_by_category_{suffix}", formats)
     return written
 
 
@@ -103,7 +105,7 @@ def plot_settings(
 ) -> list[Path]:
     """Overall recall (basic split) of each setting, grouped by model, with 95% CI whiskers.
     One figure per protocol (per protocol and judge when a protocol has several judges)."""
-    _check(formats)
+    check_formats(formats)
     overall = [c for c in _measured(cells) if c.split == "basic" and c.category == "Overall"]
     written: list[Path] = []
     for suffix, judging, group in _by_judging(overall):
@@ -113,17 +115,17 @@ def plot_settings(
         series = _series(
             (c, names[c.model], (settings.index(c.setting),), c.setting) for c in group
         )
-        colors = _colors(len(settings))
+        colors = palette(len(settings))
         for s in series:
             s.color = colors[s.key[0]]
         columns = [names[m] for m in models]
         width = min(24.0, max(6.0, 1.5 + len(models) * (0.35 * len(series) + 0.6)))
-        with _figure(width, 4.4) as (fig, ax):
+        with new_figure(width, 4.4) as (fig, ax):
             _bars(ax, columns, series)
             ax.set_title(f"Overall recall by setting (basic split)\n{judging}")
             ax.set_xlabel("Model")
             _legend(ax, "Setting")
-            written += _save(fig, out_dir, f"recall_by_setting_{suffix}", formats)
+            written += save(fig, out_dir, f"recall_by_setting_{suffix}", formats)
     return written
 
 
@@ -133,7 +135,7 @@ def plot_cost(
     """Overall recall against what a run cost, one figure per protocol. The x axis is money
     (USD) when every point has a cost, else tokens (input + output). Points without a recall,
     and offline runs (no tokens, no cost), are left out; nothing is written if none remain."""
-    _check(formats)
+    check_formats(formats)
     points = [p for p in costs if p.recall is not None and (p.tokens > 0 or p.cost is not None)]
     written: list[Path] = []
     for protocol in dict.fromkeys(p.protocol for p in points):
@@ -143,9 +145,9 @@ def plot_cost(
         ys = [100 * (p.recall or 0.0) for p in group]
         names = short_names(dict.fromkeys(p.model for p in group))
         settings = _ordered({p.setting for p in group}, SETTING_LABELS.values())
-        mpl = _mpl()
-        colors = _colors(len(settings))
-        with _figure(7.0, 4.6) as (fig, ax):
+        mpl = load_matplotlib()
+        colors = palette(len(settings))
+        with new_figure(7.0, 4.6) as (fig, ax):
             for i, setting in enumerate(settings):
                 mine = [j for j, p in enumerate(group) if p.setting == setting]
                 ax.scatter(
@@ -168,7 +170,7 @@ def plot_cost(
             what = "cost" if money else "tokens used"
             ax.set_title(f"Overall recall against {what}\n{protocol} protocol")
             _legend(ax, "Setting")
-            written += _save(fig, out_dir, f"recall_vs_cost_{_slug(protocol)}", formats)
+            written += save(fig, out_dir, f"recall_vs_cost_{slug(protocol)}", formats)
     return written
 
 
@@ -179,7 +181,7 @@ def plot_agreement(
     line and Pearson's r in the title; one figure per pair. Marker area grows with the number
     of samples at a point (recall takes few values, so points coincide). Empty pairs are
     skipped. Pairs of unequal length are an error."""
-    _check(formats)
+    check_formats(formats)
     written: list[Path] = []
     stems: set[str] = set()
     for pair in pairs:
@@ -192,31 +194,31 @@ def plot_agreement(
             continue
         r = pearson(pair.a, pair.b)
         counts = sorted(Counter(zip(pair.a, pair.b, strict=True)).items())
-        with _figure(5.2, 5.2) as (fig, ax):
+        with new_figure(5.2, 5.2) as (fig, ax):
             ax.plot([0, 100], [0, 100], linestyle="--", color="0.5", linewidth=1, label="y = x")
             ax.scatter(
                 [100 * a for (a, _), _ in counts], [100 * b for (_, b), _ in counts],
                 s=[12 + 18 * n for _, n in counts], alpha=0.6, color="tab:blue",
                 edgecolors="black", linewidths=0.4, zorder=3, label="samples (area: count)",
             )  # fmt: skip
-            _percent_axis(ax, "x", _wrap(pair.judging_a, 50, hyphens=False))
-            _percent_axis(ax, "y", _wrap(pair.judging_b, 50, hyphens=False))
+            _percent_axis(ax, "x", wrap(pair.judging_a, 50, hyphens=False))
+            _percent_axis(ax, "y", wrap(pair.judging_b, 50, hyphens=False))
             ax.set_xlim(-3, 103)
             ax.set_ylim(-3, 103)
             ax.set_aspect("equal")
             ax.grid(True, alpha=0.3)
             shown = "n/a (constant scores)" if r is None else f"{r:.3f}"
             ax.set_title(
-                f"{_wrap('Judge agreement on ' + pair.run, 50, hyphens=False)}\n"
+                f"{wrap('Judge agreement on ' + pair.run, 50, hyphens=False)}\n"
                 f"Pearson r = {shown} (n = {len(pair.a)})"
             )
             ax.legend(loc="upper left", fontsize=7, frameon=False)
-            stem = _unique(
-                f"judge_agreement_{_slug(pair.run)}_{_slug(pair.judging_a)}"
-                f"_vs_{_slug(pair.judging_b)}",
+            stem = unique(
+                f"judge_agreement_{slug(pair.run)}_{slug(pair.judging_a)}"
+                f"_vs_{slug(pair.judging_b)}",
                 stems,
             )
-            written += _save(fig, out_dir, stem, formats)
+            written += save(fig, out_dir, stem, formats)
     return written
 
 
@@ -229,25 +231,6 @@ def pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
     if len(x) < 2 or len(x) != len(y) or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
     return float(np.corrcoef(x, y)[0, 1])
-
-
-def short_names(specs: Iterable[str]) -> dict[str, str]:
-    """Readable names for model specs: `openai:llava-hf/llava-v1.6-34b-hf` reads
-    `llava-v1.6-34b-hf`, unless two specs would then read alike (then the scheme is dropped
-    only, or the spec kept whole)."""
-    unique = list(dict.fromkeys(specs))
-
-    def bare(spec: str) -> str:
-        return spec.partition(":")[2] or spec
-
-    def last(spec: str) -> str:
-        return bare(spec).rstrip("/").rsplit("/", 1)[-1] or spec
-
-    for shorten in (last, bare):
-        names = {s: shorten(s) for s in unique}
-        if len(set(names.values())) == len(unique):
-            return names
-    return {s: s for s in unique}
 
 
 @dataclass
@@ -302,7 +285,7 @@ def _bars(ax: Axes, columns: Sequence[str], series: Sequence[_Series]) -> None:
                 lo.append(max(0.0, y - 100 * cell.low))
                 hi.append(max(0.0, 100 * cell.high - y))
         ax.bar(
-            xs, ys, width, label=_wrap(s.label, 44, hyphens=False), color=s.color, hatch=s.hatch,
+            xs, ys, width, label=wrap(s.label, 44, hyphens=False), color=s.color, hatch=s.hatch,
             edgecolor="white", linewidth=0.5, zorder=2,
         )  # fmt: skip
         if ex:
@@ -310,7 +293,7 @@ def _bars(ax: Axes, columns: Sequence[str], series: Sequence[_Series]) -> None:
                 ex, ey, yerr=[lo, hi], fmt="none", ecolor="black", elinewidth=0.8, capsize=2,
                 zorder=3,
             )  # fmt: skip
-    labels = [_wrap(c, 18) for c in columns]
+    labels = [wrap(c, 18) for c in columns]
     long = any(len(c) > 12 for c in columns) or len(columns) > 6
     ax.set_xticks(
         range(len(columns)), labels, rotation=30 if long else 0, ha="right" if long else "center"
@@ -322,7 +305,7 @@ def _bars(ax: Axes, columns: Sequence[str], series: Sequence[_Series]) -> None:
 
 def _percent_axis(ax: Axes, which: str, label: str) -> None:
     """A 0-100 % axis with `label`."""
-    ticker = _mpl().ticker
+    ticker = load_matplotlib().ticker
     axis = ax.yaxis if which == "y" else ax.xaxis
     axis.set_major_formatter(ticker.PercentFormatter(100))
     if which == "y":
@@ -348,7 +331,7 @@ def _by_judging(cells: Sequence[Cell]) -> Iterator[tuple[str, str, list[Cell]]]:
         mine = [c for c in cells if c.protocol == protocol]
         judges = list(dict.fromkeys(c.judge for c in mine))
         for judge in judges:
-            suffix = _slug(protocol) if len(judges) == 1 else f"{_slug(protocol)}_{_slug(judge)}"
+            suffix = slug(protocol) if len(judges) == 1 else f"{slug(protocol)}_{slug(judge)}"
             title = f"{protocol} protocol, judge {judge}" if judge else f"{protocol} protocol"
             yield suffix, title, [c for c in mine if c.judge == judge]
 
@@ -357,70 +340,3 @@ def _ordered(values: set[str], preferred: Any) -> list[str]:
     """`values` in the order of `preferred` (an iterable), any others after in sorted order."""
     first = [v for v in dict.fromkeys(preferred) if v in values]
     return first + sorted(values - set(first))
-
-
-def _colors(n: int) -> list[Any]:
-    cmap = _mpl().colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
-
-
-def _wrap(text: str, width: int, *, hyphens: bool = True) -> str:
-    """`text` in lines of at most `width`; `hyphens`: also break after hyphens (model names)."""
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=hyphens)) or text
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")[:60] or "x"
-
-
-def _unique(stem: str, taken: set[str]) -> str:
-    name, n = stem, 2
-    while name in taken:
-        name, n = f"{stem}-{n}", n + 1
-    taken.add(name)
-    return name
-
-
-def _check(formats: Sequence[str]) -> None:
-    unknown = [f for f in formats if f not in _METADATA]
-    if unknown:
-        raise EIBenchError(f"unknown plot format {unknown[0]!r}: use {', '.join(FORMATS)}")
-
-
-def _mpl() -> Any:
-    """The matplotlib package, with the submodules used here loaded."""
-    try:
-        import matplotlib
-        import matplotlib.backends.backend_agg
-        import matplotlib.figure
-        import matplotlib.ticker
-    except ImportError as e:
-        raise EIBenchError("plots need matplotlib: pip install 'eibench[report]'") from e
-    return matplotlib
-
-
-@contextmanager
-def _figure(width: float, height: float) -> Iterator[tuple[Figure, Axes]]:
-    """A figure on the Agg canvas in the house style; cleared on exit so it frees at once."""
-    mpl = _mpl()
-    with mpl.rc_context(_STYLE):
-        fig = mpl.figure.Figure(figsize=(width, height))
-        mpl.backends.backend_agg.FigureCanvasAgg(fig)
-        try:
-            yield fig, fig.add_subplot()
-        finally:
-            fig.clear()
-
-
-def _save(fig: Figure, out_dir: Path, stem: str, formats: Sequence[str]) -> list[Path]:
-    """Write `fig` as `out_dir/stem.<format>` for each format, each file atomically."""
-    written = []
-    for fmt in formats:
-        target = Path(out_dir) / f"{stem}.{fmt}"
-        with atomic_path(target) as tmp:
-            fig.savefig(
-                tmp, format=fmt, metadata=_METADATA[fmt], bbox_inches="tight",
-                dpi=_PNG_DPI if fmt == "png" else "figure",
-            )  # fmt: skip
-        written.append(target)
-    return written
