@@ -30,7 +30,7 @@ def test_kill_9_then_rerun_finishes_with_exactly_one_generation_per_sample(
 ) -> None:
     ws = tmp_path / "ws"
     db = ws / "eibench.sqlite"
-    with FakeServer(Behaviour(latency=0.02)) as server:
+    with FakeServer(Behaviour(latency=0.05)) as server:
         command = [
             sys.executable,
             "-m",

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from eibench import __version__
+from eibench.cli.annotate import annotate_app, cfsa_app
 from eibench.cli.console import err
 from eibench.cli.data import data_app
 from eibench.cli.judge import judge
@@ -25,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(annotate_app, name="annotate")
+app.add_typer(cfsa_app, name="cfsa")
 app.command(name="run")(run_command)
 app.command(name="judge")(judge)
 app.command(name="score")(score)

@@ -66,7 +66,10 @@ def run(
     split: Annotated[SplitName, typer.Option(help="Benchmark split.")] = SplitName.basic,
     setting: Annotated[
         SettingChoice,
-        typer.Option(help="user: the question; cot: + step by step; caption: + a caption."),
+        typer.Option(
+            help="user: the question; cot: + step by step; caption: + a caption; cfsa: the "
+            "CFSA pipeline (self-ask stages, then a trigger list) with the model as the VLM."
+        ),
     ] = SettingChoice.user,
     persona: Annotated[
         PersonaChoice, typer.Option(help="Persona prefix of the prompt (the paper's: emotion).")
@@ -79,6 +82,14 @@ def run(
         str | None,
         typer.Option(
             help="Model spec that writes captions (default: the model).", show_default=False
+        ),
+    ] = None,
+    cfsa_llm: Annotated[
+        str | None,
+        typer.Option(
+            help="cfsa setting: the text model for the question and summary stages (default: "
+            "the model).",
+            show_default=False,
         ),
     ] = None,
     run_name: Annotated[
@@ -185,6 +196,7 @@ def run(
         persona=persona.value,
         text_only=text_only,
         captioner=captioner,
+        cfsa_llm=cfsa_llm,
         run=run_name,
         data=data,
         images=images,

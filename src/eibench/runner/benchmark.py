@@ -32,6 +32,7 @@ class RunRequest(BaseModel):
     persona: str = "emotion"
     text_only: bool = False
     captioner: str | None = None
+    cfsa_llm: str | None = Field(None, description="cfsa: the text model (default: the model)")
     run: str | None = Field(None, description="run name; default from model, split, setting")
     data: Path | None = None
     images: Path | None = None
@@ -70,10 +71,10 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         parse_spec(request.captioner)
     if request.persona not in PERSONAS:
         raise EIBenchError(f"unknown persona {request.persona!r} (one of {', '.join(PERSONAS)})")
-    if request.setting == "cfsa":
-        raise EIBenchError(
-            "the cfsa setting is not available yet: it arrives with the CFSA pipeline"
-        )
+    if request.cfsa_llm:
+        if request.setting != "cfsa":
+            raise EIBenchError("--cfsa-llm goes with --setting cfsa")
+        parse_spec(request.cfsa_llm)
     if request.text_only and request.setting != "caption":
         raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
     if request.concurrency < 1 or request.max_attempts < 1:
@@ -101,8 +102,12 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         prompt_version=setting.prompt_version(),
         dataset=dataset.fingerprint,
         package_version=__version__,
+        extra={"cfsa_llm": request.cfsa_llm or request.model} if request.setting == "cfsa" else {},
     )
     model = load_model(request.model, request.options, dataset.samples)
+    cfsa_llm = None
+    if request.cfsa_llm and request.cfsa_llm != request.model:
+        cfsa_llm = load_model(request.cfsa_llm, request.captioner_options or request.options)
     captioner = None
     if setting.needs_caption and request.captioner and request.captioner != request.model:
         captioner = load_model(request.captioner, request.captioner_options or request.options)
@@ -114,6 +119,7 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         model=model,
         images=request.images,
         captioner=captioner,
+        cfsa_llm=cfsa_llm,
         concurrency=request.concurrency,
         adaptive=request.adaptive,
         policy=RetryPolicy(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed, numbered
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatModel, ChatRequest, ModelCallError, Usage
@@ -39,6 +40,7 @@ class Job:
     model: ChatModel
     images: Path | None = None
     captioner: ChatModel | None = None
+    cfsa_llm: ChatModel | None = None  # cfsa: the text model (default: the model)
     concurrency: int = 8
     adaptive: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -70,6 +72,7 @@ class _State:
     caller: CachedCaller
     store: Store
     captions: dict[str, asyncio.Task[str]] = field(default_factory=dict)
+    cfsa: Pipeline | None = None
 
 
 def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
@@ -117,8 +120,39 @@ def _failed(
     )
 
 
+async def _answer_cfsa(state: _State, pipeline: Pipeline, sample: Sample) -> Generation:
+    """CFSA as an inference method: stages 1-4 with the model as the VLM; the trigger list is
+    the answer, and every stage is stored under the run's sample."""
+    job = state.job
+    prompt = f"CFSA pipeline ({pipeline.version}): {sample.question}"
+    try:
+        result = await pipeline.run(
+            f"run:{job.run}:{sample.id}", sample.image, sample.emotion, sample.question
+        )
+    except StageFailed as exc:
+        return _failed(job, sample, exc.kind, str(exc), exc.attempts, prompt)
+    except EIBenchError as exc:
+        return _failed(job, sample, "input", str(exc), prompt=prompt)
+    if not result.triggers:
+        return _failed(job, sample, "no_triggers", "the summary held no trigger list", 1, prompt)
+    text = numbered(result.triggers)
+    return Generation(
+        run=job.run,
+        sample_id=sample.id,
+        image=sample.image,
+        status="ok",
+        raw=text,
+        clean=text,
+        prompt=prompt,
+        usage=result.usage,
+        attempts=1,
+    )
+
+
 async def _answer(state: _State, sample: Sample) -> Generation:
     job = state.job
+    if state.cfsa is not None:
+        return await _answer_cfsa(state, state.cfsa, sample)
     caption = None
     try:
         if job.setting.needs_caption:
@@ -167,6 +201,10 @@ async def _run(job: Job, store: Store, summary: Summary, progress: RunProgress) 
         use_cache=job.use_cache,
     )
     state = _State(job, caller, store)
+    if job.setting.name == "cfsa":
+        models = CFSAModels(job.model, job.cfsa_llm or job.model, job.config.params)
+        options = CFSAOptions(max_image_side=job.config.max_image_side)
+        state.cfsa = Pipeline(store, caller, models, options, job.images)
 
     async def handle(sample: Sample) -> None:
         generation = await _answer(state, sample)
@@ -223,5 +261,6 @@ async def _run_and_close(job: Job, store: Store, summary: Summary, progress: Run
         await _run(job, store, summary, progress)
     finally:
         await job.model.aclose()
-        if job.captioner is not None and job.captioner is not job.model:
-            await job.captioner.aclose()
+        for extra in (job.captioner, job.cfsa_llm):
+            if extra is not None and extra is not job.model:
+                await extra.aclose()

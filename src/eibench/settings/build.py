@@ -39,6 +39,10 @@ class Setting(BaseModel):
         return [*names, f"persona/{self.persona}"]
 
     def prompt_version(self) -> str:
+        if self.name == "cfsa":
+            from eibench.cfsa.stages import prompt_version
+
+            return prompt_version()
         return version(*self.templates())
 
     def prompt(self, sample: Sample, caption: str | None = None) -> str:

@@ -77,6 +77,23 @@ CREATE TABLE IF NOT EXISTS answer_metrics (
     created_at TEXT NOT NULL,
     PRIMARY KEY (run, sample_id, metric, encoder)
 );
+CREATE TABLE IF NOT EXISTS annotations (
+    batch TEXT NOT NULL,
+    id TEXT NOT NULL,
+    image TEXT NOT NULL,
+    status TEXT NOT NULL,
+    record TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (batch, id)
+);
+CREATE TABLE IF NOT EXISTS cfsa_stages (
+    owner TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (owner, stage, idx)
+);
 CREATE TABLE IF NOT EXISTS call_cache (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
@@ -120,6 +137,11 @@ class Store:
             return cls(folder / DB_NAME)
         except (OSError, sqlite3.Error) as exc:
             raise EIBenchError(f"{folder / DB_NAME}: cannot open the run store ({exc})") from None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The SQLite connection, for the store's other table modules (`store.annotations`)."""
+        return self._db
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,236 @@
+"""`annotate`: CFSA over a folder of images, into a batch of draft annotations in the store.
+
+Items come from a list file or a glob under the image root; each gets an emotion (given, or
+from its folder) and optionally a user question (from a `{image: question}` JSONL file). Items
+run concurrently; every stage is stored as it returns, so an interrupted batch resumes with the
+same command and redoes nothing that finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+
+from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
+from eibench.cfsa.records import Annotation, annotation_id
+from eibench.data.files import iter_jsonl, read_text
+from eibench.data.images import ImageError, key_problem
+from eibench.data.schema import emotion_of
+from eibench.errors import DataError, EIBenchError
+from eibench.models.base import GenerationParams, Usage
+from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.runner.calls import FATAL, CachedCaller, drain
+from eibench.runner.progress import RunProgress
+from eibench.runner.retry import RetryPolicy
+from eibench.store import Store
+from eibench.store.annotations import annotation_statuses, put_annotations
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+
+
+@dataclass(frozen=True)
+class Item:
+    image: str
+    emotion: str
+    question: str | None
+
+    @property
+    def id(self) -> str:
+        return annotation_id(self.image, self.emotion, self.question)
+
+
+class AnnotateRequest(BaseModel):
+    """Everything `eibench annotate` takes."""
+
+    images: Path
+    list_file: Path | None = None
+    glob: str | None = None
+    emotion: str | None = None
+    emotion_from_path: bool = False
+    question_from: Path | None = None
+    vlm: str
+    llm: str
+    vlm_options: ModelOptions = ModelOptions()
+    llm_options: ModelOptions = ModelOptions()
+    batch: str = "cfsa"
+    workspace: Path | None = None
+    concurrency: int = 8
+    limit: int | None = None
+    params: GenerationParams = GenerationParams()
+    general_questions: list[str] | None = None
+    scenario_questions: int = 4
+    extra_rounds: int = 0
+    verify: bool = False
+    max_image_side: int | None = None
+    max_attempts: int = 5
+    retry_failed: bool = False
+    use_cache: bool = True
+    encoder: bool = Field(False, description="load MiniLM for dedupe by meaning and novelty")
+
+
+@dataclass
+class AnnotateSummary:
+    selected: int = 0
+    skipped: int = 0
+    ok: int = 0
+    failed: int = 0
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+
+def collect_items(request: AnnotateRequest) -> list[Item]:
+    """The items to annotate, in a stable order; bad input is a one-line error."""
+    root = request.images
+    if not root.is_dir():
+        raise EIBenchError(f"{root}: the image root is not a folder")
+    if (request.emotion is None) == (not request.emotion_from_path):
+        raise EIBenchError("pass --emotion E or --emotion-from-path (one of them)")
+    if request.list_file is not None:
+        keys = []
+        for number, line in enumerate(read_text(request.list_file).splitlines(), 1):
+            key = line.strip()
+            if not key or key.startswith("#"):
+                continue
+            problem = key_problem(key)
+            if problem:
+                raise DataError(request.list_file, problem, line=number, key=key)
+            if not (root / key).is_file():
+                raise DataError(
+                    request.list_file, f"no such image under {root}", line=number, key=key
+                )
+            keys.append(key)
+    else:
+        pattern = request.glob or "**/*"
+        keys = sorted(
+            p.relative_to(root).as_posix()
+            for p in root.glob(pattern)
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+    questions = _questions(request.question_from) if request.question_from else {}
+    items = [
+        Item(
+            image=key,
+            emotion=request.emotion or emotion_of("basic", key),
+            question=questions.get(key),
+        )
+        for key in dict.fromkeys(keys)
+    ]
+    if not items:
+        raise EIBenchError(f"no images to annotate under {root}")
+    return items[: request.limit] if request.limit else items
+
+
+def _questions(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for number, pairs in iter_jsonl(path):
+        for image, question in pairs:
+            if not isinstance(question, str) or not question.strip():
+                raise DataError(
+                    path, "a question must be a non-empty string", line=number, key=image
+                )
+            found[image] = question.strip()
+    return found
+
+
+def annotate(request: AnnotateRequest, console: Console | None = None) -> AnnotateSummary:
+    """Annotate the request's items that are not done yet (and failed ones with retry)."""
+    parse_spec(request.vlm)
+    parse_spec(request.llm)
+    if request.concurrency < 1:
+        raise EIBenchError("--concurrency must be at least 1")
+    items = collect_items(request)
+    started = time.perf_counter()
+    with Store.open(request.workspace) as store:
+        statuses = annotation_statuses(store, request.batch)
+        todo = [
+            i for i in items
+            if statuses.get(i.id) is None or (request.retry_failed and statuses[i.id] == "failed")
+        ]  # fmt: skip
+        summary = AnnotateSummary(selected=len(items), skipped=len(items) - len(todo))
+        if todo:
+            asyncio.run(_annotate(request, store, todo, summary, console))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def _annotate(
+    request: AnnotateRequest,
+    store: Store,
+    todo: list[Item],
+    summary: AnnotateSummary,
+    console: Console | None,
+) -> None:
+    vlm = load_model(request.vlm, request.vlm_options)
+    llm = vlm if request.llm == request.vlm else load_model(request.llm, request.llm_options)
+    encoder = None
+    if request.encoder:
+        from eibench.embed import load_encoder
+
+        encoder = load_encoder()
+    options = CFSAOptions(
+        general_questions=tuple(request.general_questions or CFSAOptions().general_questions),
+        scenario_questions=request.scenario_questions,
+        extra_rounds=request.extra_rounds,
+        verify=request.verify,
+        max_image_side=request.max_image_side,
+    )
+    with RunProgress(f"annotate {request.batch}", len(todo), console) as progress:
+        caller = CachedCaller(
+            store, progress, concurrency=request.concurrency,
+            policy=RetryPolicy(max_attempts=request.max_attempts), use_cache=request.use_cache,
+        )  # fmt: skip
+        pipeline = Pipeline(
+            store, caller, CFSAModels(vlm, llm, request.params, encoder), options, request.images
+        )
+
+        async def handle(item: Item) -> None:
+            annotation = await annotate_item(pipeline, request, item)
+            if caller.stopped is not None and annotation.error_kind in FATAL:
+                return  # left to do: redone once the problem is fixed
+            put_annotations(store, [annotation])
+            summary.ok += annotation.status == "draft"
+            summary.failed += annotation.status == "failed"
+            summary.usage = summary.usage + annotation.usage
+            progress.advance(annotation.status == "draft", annotation.usage)
+
+        try:
+            await drain(todo, request.concurrency, handle, lambda: caller.stopped is not None)
+        finally:
+            await vlm.aclose()
+            if llm is not vlm:
+                await llm.aclose()
+    summary.requests, summary.stopped = caller.requests, caller.stopped
+
+
+async def annotate_item(pipeline: Pipeline, request: AnnotateRequest, item: Item) -> Annotation:
+    base = Annotation(
+        batch=request.batch, id=item.id, image=item.image, emotion=item.emotion,
+        question=item.question, question_given=item.question is not None,
+        vlm=request.vlm, llm=request.llm, prompt_version=pipeline.version,
+    )  # fmt: skip
+    try:
+        result = await pipeline.run(f"annotate:{request.batch}:{item.id}", item.image, item.emotion,
+                                    item.question)  # fmt: skip
+    except StageFailed as exc:
+        return base.model_copy(
+            update={"status": "failed", "error_kind": exc.kind, "error_message": str(exc)}
+        )
+    except ImageError as exc:
+        return base.model_copy(
+            update={"status": "failed", "error_kind": "input", "error_message": str(exc)}
+        )
+    update: dict[str, object] = {
+        "question": result.question, "reconstruction": result.reconstruction,
+        "triggers": result.triggers, "unsupported": result.unsupported, "usage": result.usage,
+    }  # fmt: skip
+    if not result.triggers:
+        update |= {"status": "failed", "error_kind": "no_triggers",
+                   "error_message": "the summary held no trigger list"}  # fmt: skip
+    return base.model_copy(update=update)
