@@ -236,3 +236,84 @@ def test_tiny_llava_drives_every_stage_through_the_hf_path(
     assert all(s["model"] == spec and s["status"] == "ok" for s in stages)
     (status,) = db.execute("SELECT status FROM annotations").fetchone()
     assert status in ("draft", "failed")
+
+
+def test_kill_9_mid_batch_then_rerun_redoes_no_finished_stage(images: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    many = [f"EmoSet-118k/image/amusement/amusement_{i:05d}.jpg" for i in range(12)]
+    root = make_images(tmp_path / "many", many)
+    ws = tmp_path / "ws"
+    db_path = ws / "eibench.sqlite"
+    with FakeServer(Behaviour(reply=reply, latency=0.05)) as server:
+        command = [
+            sys.executable, "-m", "eibench", "annotate", "--images", str(root), "--emotion",
+            "amused", "--vlm", "openai:vlm", "--base-url", server.openai_url, "--workspace",
+            str(ws), "--concurrency", "2",
+        ]  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "sk-local"}
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+        def stored() -> int:
+            if not db_path.exists():
+                return 0
+            try:
+                db = sqlite3.connect(db_path)
+                return int(db.execute("SELECT COUNT(*) FROM cfsa_stages").fetchone()[0])
+            except sqlite3.OperationalError:
+                return 0
+
+        deadline = time.monotonic() + 60
+        while stored() < 40 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        kept = stored()
+        assert 40 <= kept < 12 * 11, kept
+        sent_before = server.count
+        done = subprocess.run(
+            [*command, "--no-cache"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+    db = sqlite3.connect(db_path)
+    assert db.execute("SELECT COUNT(*) FROM annotations WHERE status='draft'").fetchone()[0] == 12
+    assert db.execute("SELECT COUNT(*) FROM cfsa_stages").fetchone()[0] == 12 * 11
+    # the rerun asks only for the stages not stored (those in flight at the kill are redone)
+    resent = server.count - sent_before
+    assert 12 * 11 - kept <= resent <= 12 * 11 - kept + 2 * 5
+
+
+def test_mine_questions_keeps_the_most_frequent_clusters(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    keys = [f"EmoSet-118k/image/awe/awe_{i:05d}.jpg" for i in range(6)]
+    root = make_images(tmp_path / "imgs", keys)
+    proposals = [
+        "How many people are in the image?",
+        "What facial expressions do the people show?",
+        "What is the body language of the people?",
+        "What time of day is it?",
+    ]
+
+    def mine_reply(body: Any) -> str:
+        return "\n".join(f"{i}. {q}" for i, q in enumerate(proposals, 1))
+
+    with FakeServer(Behaviour(reply=mine_reply)) as server:
+        out = tmp_path / "general.txt"
+        result = invoke(
+            capsys, "cfsa", "mine-questions", "--images", str(root), "--llm", "openai:m",
+            "--base-url", server.openai_url, "--k", "3", "--workspace", str(tmp_path / "ws"),
+            "--out", str(out),
+        )  # fmt: skip
+        assert result.code == 0, result.err
+        assert server.count == 6
+    assert "24 proposed" in result.out
+    chosen = out.read_text().splitlines()
+    assert len(chosen) == 3 and "How many people are in the image?" in chosen
