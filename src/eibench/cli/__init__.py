@@ -11,8 +11,9 @@ from eibench import __version__
 from eibench.cli.annotate import annotate_app, cfsa_app
 from eibench.cli.console import err
 from eibench.cli.data import data_app
-from eibench.cli.judge import judge
+from eibench.cli.judge import judge_app
 from eibench.cli.report import eval_, quickstart, report
+from eibench.cli.review import calibrate, review_app
 from eibench.cli.run import run as run_command
 from eibench.cli.runs import export, import_, runs
 from eibench.cli.score import compare, score
@@ -28,8 +29,10 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(cfsa_app, name="cfsa")
+app.add_typer(review_app, name="review")
+judge_app.command(name="calibrate")(calibrate)
 app.command(name="run")(run_command)
-app.command(name="judge")(judge)
+app.add_typer(judge_app, name="judge")
 app.command(name="score")(score)
 app.command(name="compare")(compare)
 app.command(name="report")(report)

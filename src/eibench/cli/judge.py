@@ -18,7 +18,6 @@ from eibench.cli.options import (
     MaxAttemptsOption,
     NoCacheOption,
     RetryFailedOption,
-    RunOption,
     TimeoutOption,
     WorkspaceOption,
 )
@@ -69,8 +68,16 @@ PanelOption = Annotated[
 ]
 
 
+judge_app = typer.Typer(
+    help="Judge a stored run's answers (and `judge calibrate`: a judge against people).",
+    no_args_is_help=False,
+)
+
+
+@judge_app.callback(invoke_without_command=True)
 def judge(
-    run: RunOption,
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
     protocol: ProtocolOption = ProtocolChoice.semantic,
     judges: JudgesOption = None,
     panel: PanelOption = None,
@@ -131,6 +138,10 @@ def judge(
     """Judge a run's answers. Verdicts are stored per (run, sample, judge, protocol); re-run the
     same command to resume, or judge again with another judge without regenerating. An
     unreadable judge reply is stored as judge_unparsed, never as a score of 0."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if run is None:
+        raise EIBenchError("pass --run NAME (see eibench judge --help)")
     from eibench.config import prices
     from eibench.judges.panel import read_panel
 

@@ -1,0 +1,213 @@
+"""`eibench review create|serve|agreement|export` and `eibench judge calibrate`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from eibench.cli.console import err, out
+from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.errors import EIBenchError
+from eibench.store import Store
+
+review_app = typer.Typer(
+    help="Review campaigns: people rate annotations, refine CFSA drafts, audit judges.",
+    no_args_is_help=True,
+)
+
+
+class KindChoice(str, Enum):
+    rate = "rate"
+    refine = "refine"
+    audit = "audit"
+
+
+@review_app.command("create")
+def create(
+    kind: Annotated[
+        KindChoice,
+        typer.Option(
+            help="rate: 0-5 quality scores; refine: edit CFSA drafts; audit: mark "
+            "each trigger covered or missed by a model answer."
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option("--from", help="basic, complex, annotations[:BATCH] or run:NAME."),
+    ],
+    raters: Annotated[str, typer.Option(help="Rater names, comma-separated: r1,r2,r3.")],
+    name: Annotated[
+        str | None, typer.Option(help="Campaign name (default: kind-source).", show_default=False)
+    ] = None,
+    sample: Annotated[
+        int | None, typer.Option(help="Review a seeded sample of N items.", show_default=False)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    stratify: Annotated[
+        str | None,
+        typer.Option(
+            help="'emotion' (the default) keeps the categories' shares; 'none'.", show_default=False
+        ),
+    ] = "emotion",
+    base_url: Annotated[
+        str, typer.Option(help="Where `eibench review serve` will be reached, for the links.")
+    ] = "http://127.0.0.1:8000",
+    data: DataOption = None,
+    images: ImagesOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create a campaign and print one login link per rater (shown once: only a hash of each
+    token is stored)."""
+    from eibench.review.campaigns import Campaign, create_campaign
+    from eibench.review.sources import build_items
+
+    if stratify not in ("emotion", "none", None):
+        raise EIBenchError("--stratify takes emotion or none")
+    names = [r.strip() for r in raters.split(",") if r.strip()]
+    campaign_name = name or f"{kind.value}-{source.replace(':', '-')}"
+    with Store.open(workspace) as store:
+        found = build_items(
+            store, kind.value, source, data=data, sample=sample, seed=seed,
+            stratify=stratify == "emotion",
+        )  # fmt: skip
+        tokens = create_campaign(
+            store, Campaign(name=campaign_name, kind=kind.value, source=source, raters=names),
+            found,
+        )  # fmt: skip
+    err.print(f"campaign {escape(campaign_name)}: {len(found):,} item(s), {len(names)} rater(s)")
+    if images is None:
+        err.print("[yellow]no --images: `review serve --images ROOT` shows the pictures[/]")
+    for rater, token in tokens.items():
+        typer.echo(f"{rater}\t{base_url.rstrip('/')}/login/{token}")
+
+
+@review_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    data: DataOption = None,
+    images: ImagesOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Serve the review app: raters open their login links; progress is saved as they go."""
+    from eibench.review.app import serve as run_server
+
+    run_server(workspace, data, images, host=host, port=port)
+
+
+@review_app.command("agreement")
+def agreement(
+    campaign: Annotated[
+        str | None, typer.Argument(help="A rate campaign.", show_default=False)
+    ] = None,
+    from_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from-files",
+            help="The release's score_<rater>.jsonl files instead.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Per-category and overall mean, std, min and max (as the release analysis computes them),
+    Krippendorff's alpha (ordinal) and ICC(2,1) with bootstrap intervals, and each rater's
+    score distribution."""
+    from eibench.data.schema import emotion_of
+    from eibench.review.analysis import rating_report, read_release_scores
+    from eibench.review.outputs import ratings
+
+    if from_files:
+        found = read_release_scores(from_files)
+        report = rating_report(found, lambda key: emotion_of("basic", key), seed=seed)
+        title = f"release ratings ({len(from_files)} file(s))"
+    elif campaign:
+        with Store.open(workspace) as store:
+            found, emotions = ratings(store, campaign)
+        report = rating_report(found, lambda key: emotions[key], seed=seed)
+        title = f"campaign {campaign}"
+    else:
+        raise EIBenchError("name a campaign or pass --from-files score_*.jsonl")
+    table = Table(title=escape(title), title_justify="left")
+    for column in ("category", "items", "mean", "std", "min", "max"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for s in (*report.categories, report.overall):
+        cells = (f"{s.n_items:,}", f"{s.mean:.3f}", f"{s.std:.3f}", f"{s.min:g}", f"{s.max:g}")
+        table.add_row(s.category, *cells, style="bold" if s is report.overall else None)
+    out.print(table)
+    for label, value in (
+        ("Krippendorff's alpha (ordinal)", report.alpha),
+        ("ICC(2,1)", report.icc),
+    ):
+        out.print(f"  {label}: {value.estimate:.3f} [{value.low:.3f}, {value.high:.3f}]")
+    for rater, counts in report.raters.items():
+        spread = ", ".join(f"{score}: {n}" for score, n in sorted(counts.items()))
+        out.print(f"  {escape(rater)}: {spread}")
+
+
+class ExportChoice(str, Enum):
+    release = "release"
+    csv = "csv"
+
+
+@review_app.command("export")
+def export(
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    fmt: Annotated[
+        ExportChoice,
+        typer.Option(
+            "--format",
+            help="release: score_<rater>.jsonl per rater; csv: every "
+            "current response. Refined annotations: `eibench annotate export`.",
+        ),
+    ] = ExportChoice.release,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write a campaign's responses."""
+    from eibench.review.outputs import export_ratings
+
+    with Store.open(workspace) as store:
+        written = export_ratings(store, campaign, out_dir, fmt.value)
+    for path in written:
+        err.print(f"wrote {escape(str(path))}")
+
+
+def calibrate(
+    audit: Annotated[str, typer.Option(help="The audit campaign (human labels).")],
+    run: Annotated[str, typer.Option(help="The run it audited (default: its source).")] = "",
+    judge: Annotated[
+        str | None, typer.Option(help="Judge as stored (see `eibench score`).", show_default=False)
+    ] = None,
+    protocol: Annotated[str | None, typer.Option(help="Protocol.", show_default=False)] = None,
+    data: DataOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """How far a judge agrees with people on the audited answers: per-trigger accuracy and
+    Cohen's kappa (trigger-level judges), and the correlation of per-sample recall."""
+    from eibench.review.calibration import calibrate_judge
+
+    result, chosen = calibrate_judge(
+        audit, run or None, judge, protocol, data=data, workspace=workspace
+    )
+    table = Table(title=f"{escape(chosen)} vs people ({escape(audit)})", title_justify="left",
+                  show_header=False)  # fmt: skip
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, value in (
+        ("samples", f"{result.n_samples:,}"), ("triggers", f"{result.n_triggers:,}"),
+        ("per-trigger accuracy", f"{result.accuracy:.3f}"),
+        ("Cohen's kappa", f"{result.kappa:.3f}"),
+        ("recall Pearson", f"{result.recall_pearson:.3f}"),
+        ("recall Spearman", f"{result.recall_spearman:.3f}"),
+        ("mean |recall difference|", f"{result.mean_abs_recall_diff:.3f}"),
+        ("human / judge recall", f"{result.human_recall:.3f} / {result.judge_recall:.3f}"),
+    ):  # fmt: skip
+        table.add_row(label, value)
+    out.print(table)

@@ -1,0 +1,81 @@
+"""What comes out of a campaign: ratings in the release's `score_<rater>.jsonl` format and as
+CSV, ratings for the agreement analysis, and human audit labels for judge calibration."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from eibench.atomic import write_text
+from eibench.errors import EIBenchError
+from eibench.review.campaigns import ReviewItem, get_campaign, items, responses
+from eibench.store import Store
+
+
+def ratings(store: Store, campaign: str) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """(rater -> item id -> score, item id -> emotion) of a rate campaign."""
+    if get_campaign(store, campaign).kind != "rate":
+        raise EIBenchError(f"campaign {campaign!r} is not a rate campaign")
+    emotions = {i.item_id: i.emotion for i in items(store, campaign)}
+    found: dict[str, dict[str, float]] = {}
+    for r in responses(store, campaign):
+        if r.score is not None:
+            found.setdefault(r.rater, {})[r.item_id] = float(r.score)
+    if not found:
+        raise EIBenchError(f"campaign {campaign!r} has no ratings yet")
+    return found, emotions
+
+
+def audit_labels(store: Store, campaign: str) -> tuple[dict[str, list[list[bool]]], dict[str, str]]:
+    """(sample id -> every rater's covered flags, the run audited) of an audit campaign."""
+    info = get_campaign(store, campaign)
+    if info.kind != "audit":
+        raise EIBenchError(f"campaign {campaign!r} is not an audit campaign")
+    labels: dict[str, list[list[bool]]] = {}
+    for r in responses(store, campaign):
+        if r.covered is not None:
+            labels.setdefault(r.item_id, []).append(list(r.covered))
+    if not labels:
+        raise EIBenchError(f"campaign {campaign!r} has no audit labels yet")
+    return labels, {"run": info.source.removeprefix("run:")}
+
+
+def export_ratings(store: Store, campaign: str, out: Path, fmt: str) -> list[Path]:
+    """`release`: one `score_<rater>.jsonl` per rater in `out`, `{image: "score"}` per line in
+    item order; `csv`: one `ratings.csv` with every current response of any campaign kind."""
+    info = get_campaign(store, campaign)
+    by_id: dict[str, ReviewItem] = {i.item_id: i for i in items(store, campaign)}
+    current = responses(store, campaign)
+    if fmt == "release":
+        if info.kind != "rate":
+            raise EIBenchError("the release format holds ratings: use --format csv")
+        written = []
+        for rater in info.raters:
+            mine = {r.item_id: r for r in current if r.rater == rater and r.score is not None}
+            lines = [
+                json.dumps({by_id[i].image: str(mine[i].score)}, ensure_ascii=False)
+                for i in by_id
+                if i in mine
+            ]
+            path = out / f"score_{rater}.jsonl"
+            write_text(path, "".join(line + "\n" for line in lines))
+            written.append(path)
+        return written
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["campaign", "kind", "rater", "item_id", "image", "emotion", "score",
+                     "covered", "decision", "triggers", "note", "created_at"])  # fmt: skip
+    for r in current:
+        item = by_id.get(r.item_id)
+        writer.writerow([
+            campaign, r.kind, r.rater, r.item_id, item.image if item else "",
+            item.emotion if item else "", "" if r.score is None else r.score,
+            "" if r.covered is None else "".join("1" if c else "0" for c in r.covered),
+            r.decision or "", " | ".join(r.kept_triggers()) if r.triggers else "", r.note,
+            r.created_at,
+        ])  # fmt: skip
+    path = out / "ratings.csv"
+    write_text(path, buffer.getvalue())
+    return [path]
