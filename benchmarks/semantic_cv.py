@@ -19,15 +19,14 @@ Also prints each scoring at its fixed default threshold on the tune and test fol
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tests.semantic_labels import BASELINE_THRESHOLD, agreement, cosine_scores, load_labelled
 
-from eibench.data import load_split
-from eibench.embed import load_encoder, split_sentences
+from eibench.embed import load_encoder
 from eibench.embed.encoder import WordEncoder
 from eibench.judges.semantic import (
     DEFAULT_THRESHOLD,
@@ -36,30 +35,12 @@ from eibench.judges.semantic import (
     trigger_form,
     word_weight,
 )
-from eibench.metrics.agreement import cohen_kappa
 
 REPO = Path(__file__).resolve().parent.parent
-LABELS = REPO / "tests" / "data" / "semantic_labels.jsonl"
 GRID = np.round(np.arange(0.20, 0.70, 0.0025), 4)
 FOLDS = 5
-BASELINE_THRESHOLD = 0.39  # as in tests/test_semantic_judge.py
 
 Scores = list[np.ndarray]  # per answer, one score per trigger
-
-
-def load_rows(data: Path) -> list[dict[str, Any]]:
-    """The labelled answers with their sample's triggers from the release."""
-    basic = {s.image: s for s in load_split(data, "basic").samples}
-    complex_ = {(s.image, s.question): s for s in load_split(data, "complex").samples}
-    rows = []
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["split"] == "basic":
-            sample = basic[row["image"]]
-        else:
-            sample = complex_[(row["image"], row["question"])]
-        rows.append({**row, "triggers": sample.triggers, "labels": np.array(row["labels"])})
-    return rows
 
 
 def word_scores(
@@ -74,28 +55,16 @@ def word_scores(
     return out
 
 
-def cosine_scores(encoder: WordEncoder, rows: Sequence[dict[str, Any]]) -> Scores:
-    return [
-        (encoder.encode(r["triggers"]) @ encoder.encode(split_sentences(r["answer"])).T).max(1)
-        for r in rows
-    ]
-
-
-def agreement(
+def agreement_at(
     rows: Sequence[dict[str, Any]], scores: Scores, idx: Sequence[int], threshold: float
 ) -> tuple[float, float, float]:
     """(kappa, accuracy, mean |recall difference|) of the answers `idx` at `threshold`."""
-    human = np.concatenate([rows[i]["labels"] for i in idx])
-    judged = np.concatenate([(scores[i] >= threshold).astype(int) for i in idx])
-    diff = [
-        abs(float(np.mean(scores[i] >= threshold)) - float(np.mean(rows[i]["labels"]))) for i in idx
-    ]
-    return cohen_kappa(human, judged), float(np.mean(human == judged)), float(np.mean(diff))
+    return agreement([rows[i] for i in idx], [scores[i] >= threshold for i in idx])
 
 
 def fit_threshold(rows: Sequence[dict[str, Any]], scores: Scores, idx: Sequence[int]) -> float:
     """The grid threshold with the best kappa on `idx` (ties: the lowest)."""
-    kappas = [agreement(rows, scores, idx, float(t))[0] for t in GRID]
+    kappas = [agreement_at(rows, scores, idx, float(t))[0] for t in GRID]
     return float(GRID[int(np.argmax(kappas))])
 
 
@@ -110,7 +79,7 @@ def cross_validate(
         for k in range(FOLDS):
             train = np.concatenate([folds[j] for j in range(FOLDS) if j != k])
             threshold = fit_threshold(rows, scores, list(train))
-            figures.append(agreement(rows, scores, list(folds[k]), threshold))
+            figures.append(agreement_at(rows, scores, list(folds[k]), threshold))
     table = np.array(figures)
     return table.mean(axis=0), table.std(axis=0)
 
@@ -120,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
     parser.add_argument("--seeds", type=int, default=5, help="shuffles of the 5 folds")
     args = parser.parse_args(argv)
-    rows = load_rows(args.data)
+    rows = load_labelled(args.data)
     encoder = load_encoder()
     scorings = {
         "word-recall-v2 (sqrt-idf)": (word_scores(encoder, rows, word_weight), DEFAULT_THRESHOLD),
@@ -133,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{FOLDS}-fold CV x {args.seeds} seeds (mean ± sd over folds): kappa, accuracy, |diff|")
     for name, (scores, default) in scorings.items():
         mean, sd = cross_validate(rows, scores, args.seeds)
-        fixed = [agreement(rows, scores, idx, default) for idx in (tune, test)]
+        fixed = [agreement_at(rows, scores, idx, default) for idx in (tune, test)]
         print(
             f"{name:28s} CV kappa={mean[0]:.3f}±{sd[0]:.2f} accuracy={mean[1]:.3f}"
             f" diff={mean[2]:.3f} | at {default:.2f}: tune "

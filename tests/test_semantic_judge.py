@@ -26,12 +26,7 @@ from eibench.data import load_split
 from eibench.embed import load_encoder, split_sentences
 from eibench.embed.encoder import TransformerEncoder
 from eibench.judges.semantic import DEFAULT_THRESHOLD, SemanticJudge
-from eibench.metrics.agreement import cohen_kappa
-
-LABELS = Path(__file__).parent / "data" / "semantic_labels.jsonl"
-# Plain cosine baseline: max cosine of the trigger to an answer sentence, threshold fitted on
-# the tune fold the same way as the judge's.
-BASELINE_THRESHOLD = 0.39
+from tests.semantic_labels import BASELINE_THRESHOLD, agreement, cosine_scores, load_labelled
 
 
 @pytest.fixture(scope="module")
@@ -49,30 +44,12 @@ def judge(encoder: TransformerEncoder) -> SemanticJudge:
 @pytest.fixture(scope="module")
 def labelled(release_dir: Path) -> list[dict[str, Any]]:
     """The labelled answers, each with its sample's triggers loaded from the release."""
-    basic = {s.image: s for s in load_split(release_dir, "basic").samples}
-    complex_ = {(s.image, s.question): s for s in load_split(release_dir, "complex").samples}
-    rows = []
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["split"] == "basic":
-            sample = basic[row["image"]]
-        else:
-            sample = complex_[(row["image"], row["question"])]
-        rows.append({**row, "triggers": sample.triggers, "emotion": sample.emotion})
-    return rows
+    return load_labelled(release_dir)
 
 
 @pytest.fixture(scope="module")
 def basic_samples(release_dir: Path) -> list[Any]:
     return load_split(release_dir, "basic").samples
-
-
-def agreement(rows: list[dict[str, Any]], predicted: list[list[int]]) -> tuple[float, float, float]:
-    """(kappa, accuracy, mean |recall difference|) of predictions against the human labels."""
-    human = np.concatenate([r["labels"] for r in rows])
-    judged = np.concatenate([np.array(p) for p in predicted])
-    diff = [abs(np.mean(p) - np.mean(r["labels"])) for r, p in zip(rows, predicted, strict=True)]
-    return cohen_kappa(human, judged), float(np.mean(human == judged)), float(np.mean(diff))
 
 
 def judge_fold(judge: SemanticJudge, rows: list[dict[str, Any]]) -> list[list[int]]:
@@ -81,11 +58,7 @@ def judge_fold(judge: SemanticJudge, rows: list[dict[str, Any]]) -> list[list[in
 
 
 def baseline_fold(encoder: TransformerEncoder, rows: list[dict[str, Any]]) -> list[list[int]]:
-    out = []
-    for r in rows:
-        cos = encoder.encode(r["triggers"]) @ encoder.encode(split_sentences(r["answer"])).T
-        out.append([int(v >= BASELINE_THRESHOLD) for v in cos.max(axis=1)])
-    return out
+    return [[int(v >= BASELINE_THRESHOLD) for v in c] for c in cosine_scores(encoder, rows)]
 
 
 def test_labelled_set_is_well_formed(labelled: list[dict[str, Any]]) -> None:

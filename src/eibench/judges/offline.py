@@ -20,6 +20,7 @@ from eibench.models.base import Usage
 from eibench.runner.progress import RunProgress
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.records import answer_digest as digest
+from eibench.store.records import is_current
 
 CHUNK = 128  # answers judged (and committed) together
 
@@ -77,7 +78,7 @@ def judge_semantic(
 def _stale(
     stored: dict[str, tuple[str, float | None]], answers: dict[str, Generation]
 ) -> list[str]:
-    return [s for s, g in answers.items() if stored.get(s, ("", None))[0] != digest(g.clean)]
+    return [s for s, g in answers.items() if not is_current(g, stored.get(s, ("", None))[0])]
 
 
 def store_coherence(

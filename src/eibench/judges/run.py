@@ -34,6 +34,7 @@ from eibench.runner.retry import RetryPolicy
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
 from eibench.store.records import answer_digest as digest
+from eibench.store.records import is_current
 
 
 class JudgeRequest(BaseModel):
@@ -96,16 +97,13 @@ def todo_samples(
 ) -> list[str]:
     """Answered samples with no verdict, a verdict on an older answer, or (with
     `retry_failed`) an unparsed or failed judgment."""
-    todo = []
-    for sid, generation in answers.items():
-        state = states.get(sid)
-        if (
-            state is None
-            or state[1] != digest(generation.clean)
-            or (retry_failed and state[0] != "ok")
-        ):
-            todo.append(sid)
-    return todo
+    return [
+        sid
+        for sid, generation in answers.items()
+        if (state := states.get(sid)) is None
+        or not is_current(generation, state[1])
+        or (retry_failed and state[0] != "ok")
+    ]
 
 
 def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:

@@ -25,7 +25,7 @@ from eibench.metrics.scores import (
 )
 from eibench.metrics.stats import bootstrap_mean, paired_test
 from eibench.store import Generation, JudgingConfig, Judgment, Store
-from eibench.store.records import answer_digest
+from eibench.store.records import is_current
 
 SENSITIVITY = {"sensitivity_cosine": "answer cosine", "sensitivity_cross_recall": "cross-recall"}
 
@@ -164,10 +164,7 @@ def _metric_values(
     return {
         sid: value
         for sid, (digest, value) in stored.items()
-        if value is not None
-        and sid in generations
-        and generations[sid].status == "ok"
-        and digest == answer_digest(generations[sid].clean)
+        if value is not None and is_current(generations.get(sid), digest)
     }
 
 

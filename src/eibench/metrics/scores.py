@@ -17,7 +17,7 @@ from eibench.data.load import Dataset
 from eibench.data.schema import BASIC_EMOTIONS
 from eibench.metrics.stats import Interval, bootstrap_macro, bootstrap_mean
 from eibench.store import Generation, Judgment
-from eibench.store.records import answer_digest
+from eibench.store.records import is_current
 
 CATEGORY_LABELS = {"happy": "Happy", "angry": "Angry", "sad": "Sadness", "excited": "Excitement"}
 Denominator = Literal["truth", "judge"]
@@ -168,9 +168,7 @@ def current_judgments(
     return {
         j.sample_id: j
         for j in judgments
-        if j.sample_id in generations
-        and generations[j.sample_id].status == "ok"
-        and j.answer_digest == answer_digest(generations[j.sample_id].clean)
+        if is_current(generations.get(j.sample_id), j.answer_digest)
     }
 
 

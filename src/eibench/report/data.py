@@ -4,17 +4,19 @@ all read this one record."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from eibench import __version__
+from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
 from eibench.judges.run import run_dataset
 from eibench.metrics.run_scores import score_run
 from eibench.metrics.scores import CATEGORY_LABELS, ScorePolicy, current_judgments, sample_value
-from eibench.store import Store
+from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store
 
 SETTING_LABELS = {
     "user": "User Question",
@@ -108,6 +110,28 @@ def setting_label(config_setting: str, persona: str, text_only: bool) -> str:
     return label
 
 
+@dataclass
+class _Stored:
+    """What the store holds for one run: its generations, judgings, and the judgments of each
+    judging that are on the current answers."""
+
+    generations: dict[str, Generation]
+    judgings: list[JudgingConfig]
+    judged: dict[tuple[str, str], dict[str, Judgment]]
+
+    @classmethod
+    def read(cls, store: Store, run: str) -> _Stored:
+        generations = {g.sample_id: g for g in store.generations(run)}
+        judgings = store.judgings(run)
+        judged = {
+            (j.judge, j.protocol): current_judgments(
+                store.judgments(run, j.judge, j.protocol), generations
+            )
+            for j in judgings
+        }
+        return cls(generations, judgings, judged)
+
+
 def collect(
     runs: list[str] | None = None,
     *,
@@ -125,56 +149,55 @@ def collect(
         if not names:
             raise EIBenchError("no judged runs to report: run `eibench judge` first")
         infos = {i.name: i for i in store.runs()}
-    for name in names:
-        scores = score_run(name, data=data, workspace=workspace, policy=policy)
-        info = infos.get(name)
-        if info is None:
-            raise EIBenchError(f"no run named {name!r}")
-        config = info.config
-        setting = setting_label(config.setting, config.persona, config.text_only)
-        for score in scores.scores:
-            for row in score.rows:
-                category = COMPLEX if config.split == "complex" else row.label
-                report.cells.append(
-                    Cell(
-                        model=config.model, setting=setting, split=config.split,
-                        category=category, protocol=score.protocol, judge=score.judge,
-                        estimate=row.recall.estimate, low=row.recall.low, high=row.recall.high,
-                        n=row.n_scored, run=name,
+        for name in names:
+            info = infos.get(name)
+            if info is None:
+                raise EIBenchError(f"no run named {name!r}")
+            scores = score_run(name, data=data, workspace=workspace, policy=policy)
+            stored = _Stored.read(store, name)
+            config = info.config
+            setting = setting_label(config.setting, config.persona, config.text_only)
+            for score in scores.scores:
+                for row in score.rows:
+                    category = COMPLEX if config.split == "complex" else row.label
+                    report.cells.append(
+                        Cell(
+                            model=config.model, setting=setting, split=config.split,
+                            category=category, protocol=score.protocol, judge=score.judge,
+                            estimate=row.recall.estimate, low=row.recall.low,
+                            high=row.recall.high, n=row.n_scored, run=name,
+                        )
+                    )  # fmt: skip
+                tokens = info.usage.input_tokens + info.usage.output_tokens
+                report.costs.append(
+                    CostPoint(
+                        run=name, model=config.model, setting=setting, protocol=score.protocol,
+                        recall=score.rows[-1].recall.estimate, tokens=tokens,
                     )
                 )  # fmt: skip
-            overall = score.rows[-1].recall.estimate
-            tokens = info.usage.input_tokens + info.usage.output_tokens
-            report.costs.append(
-                CostPoint(
-                    run=name, model=config.model, setting=setting, protocol=score.protocol,
-                    recall=overall, tokens=tokens,
+            report.manifest.append(
+                {
+                    "run": name,
+                    "config": config.model_dump(mode="json"),
+                    "judgings": [j.model_dump(mode="json") for j in stored.judgings],
+                    "counts": info.counts,
+                    "usage": info.usage.model_dump(),
+                }
+            )
+            if samples:
+                dataset = run_dataset(store, name, data)
+                report.samples += _samples(
+                    name, info.config, dataset, stored, images, policy, setting
                 )
-            )  # fmt: skip
-        report.manifest.append(
-            {
-                "run": name,
-                "config": config.model_dump(mode="json"),
-                "judgings": [j.model_dump(mode="json") for j in _judgings(workspace, name)],
-                "counts": info.counts,
-                "usage": info.usage.model_dump(),
-            }
-        )
-        if samples:
-            report.samples += _samples(name, data, workspace, images, policy, setting)
-        report.agreement += _agreement(name, workspace, policy)
+            report.agreement += _agreement(name, stored, policy)
     return report
-
-
-def _judgings(workspace: Path | None, run: str) -> list[Any]:
-    with Store.open(workspace) as store:
-        return store.judgings(run)
 
 
 def _samples(
     run: str,
-    data: Path | None,
-    workspace: Path | None,
+    config: RunConfig,
+    dataset: Dataset,
+    stored: _Stored,
     images: Path | None,
     policy: ScorePolicy,
     setting: str,
@@ -182,20 +205,11 @@ def _samples(
     """The run's samples with the verdict of its first judging (the one tables lead with)."""
     from eibench.report.thumbnails import thumbnail
 
-    with Store.open(workspace) as store:
-        config = store.require_run(run)
-        dataset = run_dataset(store, run, data)
-        generations = {g.sample_id: g for g in store.generations(run)}
-        judgings = store.judgings(run)
-        first = judgings[0] if judgings else None
-        judged = (
-            current_judgments(store.judgments(run, first.judge, first.protocol), generations)
-            if first
-            else {}
-        )
+    first = stored.judgings[0] if stored.judgings else None
+    judged = stored.judged[(first.judge, first.protocol)] if first else {}
     views = []
     for sample in dataset.samples:
-        generation = generations.get(sample.id)
+        generation = stored.generations.get(sample.id)
         if generation is None:
             continue
         judgment = judged.get(sample.id)
@@ -227,18 +241,13 @@ def _samples(
     return views
 
 
-def _agreement(run: str, workspace: Path | None, policy: ScorePolicy) -> list[AgreementPair]:
-    """Per-sample recall of every two judges of one protocol on the run."""
+def _agreement(run: str, stored: _Stored, policy: ScorePolicy) -> list[AgreementPair]:
+    """Per-sample recall of every two judgings of the run, on the samples both scored."""
+    values = {
+        key: {s: v for s, x in current.items() if (v := sample_value(x, policy)) is not None}
+        for key, current in stored.judged.items()
+    }
     pairs = []
-    with Store.open(workspace) as store:
-        generations = {g.sample_id: g for g in store.generations(run)}
-        judgings = store.judgings(run)
-        values = {}
-        for j in judgings:
-            current = current_judgments(store.judgments(run, j.judge, j.protocol), generations)
-            values[(j.judge, j.protocol)] = {
-                s: v for s, x in current.items() if (v := sample_value(x, policy)) is not None
-            }
     keys = list(values)
     for i, key_a in enumerate(keys):
         for key_b in keys[i + 1 :]:

@@ -15,7 +15,7 @@ from eibench.data.schema import Sample
 from eibench.errors import DataError
 from eibench.models.clean import clean_text
 from eibench.store.db import Store
-from eibench.store.records import Generation, Judgment, RunConfig, answer_digest
+from eibench.store.records import Generation, Judgment, RunConfig, is_current
 
 ExportFormat = Literal["reference", "jsonl"]
 
@@ -65,8 +65,7 @@ def judgment_record(judgment: Judgment, generations: dict[str, Generation]) -> d
         "judge": judgment.judge,
         "protocol": judgment.protocol,
         "status": judgment.status,
-        "current": generation is not None
-        and judgment.answer_digest == answer_digest(generation.clean),
+        "current": is_current(generation, judgment.answer_digest),
         "recall": None if verdict is None else verdict.recall,
         "correct": None if verdict is None else verdict.correct,
         "total": None if verdict is None else verdict.total,

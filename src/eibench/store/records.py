@@ -61,6 +61,16 @@ class Generation(BaseModel):
     created_at: str = ""
 
 
+def is_current(generation: Generation | None, digest: str) -> bool:
+    """Whether `digest` is that of the run's stored, successful answer: a verdict or metric on
+    an earlier answer (since regenerated) no longer counts."""
+    return (
+        generation is not None
+        and generation.status == "ok"
+        and digest == answer_digest(generation.clean)
+    )
+
+
 class RunInfo(BaseModel):
     name: str
     config: RunConfig
