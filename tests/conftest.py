@@ -54,3 +54,24 @@ def release_images(tmp_path_factory: pytest.TempPathFactory, release_dir: Path) 
         s.image for split in ("basic", "complex") for s in load_split(release_dir, split).samples
     }
     return make_images(tmp_path_factory.mktemp("images"), sorted(keys), size=(8, 8))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A folder on its own 2 MiB tmpfs, so that filling it is a real full disk (needs root,
+    as CI runs; a machine that cannot mount fails the test loudly)."""
+    import subprocess
+
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"the full-disk tests mount a tmpfs, which needs root: {mounted.stderr}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

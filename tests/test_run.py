@@ -80,7 +80,7 @@ def test_full_basic_run_then_rerun_sends_nothing(
     assert server.count == 1615  # nothing sent
     assert len(_rows(ws, "r")) == 1615
     # the key is in no file of the workspace and in no output
-    for path in ws.iterdir():
+    for path in (p for p in ws.rglob("*") if p.is_file()):
         assert SECRET.encode() not in path.read_bytes()
     assert SECRET not in result.out + result.err + again.out + again.err
 

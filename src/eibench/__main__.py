@@ -1,3 +1,20 @@
-from eibench.cli import main
+"""`python -m eibench` and the `eibench` console script.
 
-main()
+The CLI is imported here, inside the guard, so that Ctrl-C while it is still loading (numpy,
+pydantic, ...) ends as quietly as Ctrl-C later on: exit code 130 and no traceback."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from eibench.cli import run
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,8 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
         raise EIBenchError(f"{path}: the {what} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise EIBenchError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise EIBenchError(f"{path}: not valid TOML: the {what} is nested too deeply") from None
     return data
 
 

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.cfsa.records import Annotation, annotation_id
-from eibench.data.files import iter_jsonl, read_text
+from eibench.data.files import iter_jsonl, read_text, split_lines
 from eibench.data.images import ImageError, key_problem
 from eibench.data.schema import emotion_of
 from eibench.errors import DataError, EIBenchError
@@ -29,6 +29,7 @@ from eibench.runner.progress import RunProgress
 from eibench.runner.retry import RetryPolicy
 from eibench.store import Store
 from eibench.store.annotations import annotation_statuses, put_annotations
+from eibench.store.locks import writer_lock
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 
@@ -94,7 +95,7 @@ def collect_items(request: AnnotateRequest) -> list[Item]:
         raise EIBenchError("pass --emotion E or --emotion-from-path (one of them)")
     if request.list_file is not None:
         keys = []
-        for number, line in enumerate(read_text(request.list_file).splitlines(), 1):
+        for number, line in enumerate(split_lines(read_text(request.list_file)), 1):
             key = line.strip()
             if not key or key.startswith("#"):
                 continue
@@ -113,30 +114,38 @@ def collect_items(request: AnnotateRequest) -> list[Item]:
             for p in root.glob(pattern)
             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
-    questions = _questions(request.question_from) if request.question_from else {}
+    keys = list(dict.fromkeys(keys))
+    questions = _questions(request.question_from, set(keys)) if request.question_from else {}
     items = [
         Item(
             image=key,
             emotion=request.emotion or emotion_of("basic", key),
             question=questions.get(key),
         )
-        for key in dict.fromkeys(keys)
+        for key in keys
     ]
     if not items:
         raise EIBenchError(f"no images to annotate under {root}")
     return items[: request.limit] if request.limit else items
 
 
-def _questions(path: Path) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _questions(path: Path, images: set[str]) -> dict[str, str]:
+    """The `{image: question}` lines of `path`: each key a safe key of one of `images`, given
+    once, with a non-empty string question."""
+    found: dict[str, tuple[str, int]] = {}
     for number, pairs in iter_jsonl(path):
         for image, question in pairs:
-            if not isinstance(question, str) or not question.strip():
-                raise DataError(
-                    path, "a question must be a non-empty string", line=number, key=image
-                )
-            found[image] = question.strip()
-    return found
+            problem = key_problem(image)
+            if problem is None and image in found:
+                problem = f"duplicate question (first on line {found[image][1]})"
+            elif problem is None and image not in images:
+                problem = "not among the images to annotate"
+            elif problem is None and (not isinstance(question, str) or not question.strip()):
+                problem = "a question must be a non-empty string"
+            if problem:
+                raise DataError(path, problem, line=number, key=image)
+            found[image] = (question.strip(), number)
+    return {image: question for image, (question, _) in found.items()}
 
 
 def annotate(request: AnnotateRequest, console: Console | None = None) -> AnnotateSummary:
@@ -147,7 +156,9 @@ def annotate(request: AnnotateRequest, console: Console | None = None) -> Annota
         raise EIBenchError("--concurrency must be at least 1")
     items = collect_items(request)
     started = time.perf_counter()
-    with Store.open(request.workspace) as store:
+    with Store.open(request.workspace) as store, writer_lock(
+        store.workspace, "annotation batch", request.batch
+    ):
         statuses = annotation_statuses(store, request.batch)
         todo = [
             i for i in items
@@ -184,7 +195,11 @@ async def _annotate(
     with RunProgress(f"annotate {request.batch}", len(todo), console) as progress:
         caller = CachedCaller(
             store, progress, concurrency=request.concurrency,
-            policy=RetryPolicy(max_attempts=request.max_attempts), use_cache=request.use_cache,
+            policy=RetryPolicy(
+                max_attempts=request.max_attempts,
+                timeout=max(request.vlm_options.timeout, request.llm_options.timeout),
+            ),
+            use_cache=request.use_cache,
         )  # fmt: skip
         pipeline = Pipeline(
             store, caller, CFSAModels(vlm, llm, request.params, encoder), options, request.images

@@ -7,12 +7,14 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from eibench.atomic import write_text
 from eibench.cfsa.records import Annotation, StageRecord
-from eibench.data.files import read_text
+from eibench.data.files import iter_jsonl_dicts
+from eibench.data.images import key_problem
 from eibench.errors import DataError, EIBenchError
 from eibench.store import Store
 from eibench.store.annotations import load_annotations, put_annotations, put_stage, stages
@@ -78,23 +80,31 @@ def export_jsonl(store: Store, batch: str, out: Path) -> int:
     return len(lines)
 
 
+def _record(data: dict[str, Any], path: Path, number: int) -> tuple[Annotation, list[StageRecord]]:
+    try:
+        annotation = Annotation.model_validate(data["annotation"])
+        stage_list = [StageRecord.model_validate(s) for s in data.get("stages", [])]
+    except (ValueError, KeyError, TypeError) as exc:
+        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise DataError(path, f"not an exported annotation ({problem})", line=number) from None
+    unsafe = key_problem(annotation.image)
+    if unsafe:
+        raise DataError(path, unsafe, line=number, key=annotation.image)
+    return annotation, stage_list
+
+
 def import_jsonl(store: Store, path: Path, batch: str | None = None) -> int:
     """Bring annotations (with their status and stages) from an exported JSONL file; checks the
-    whole file before writing anything. `batch` renames the batch."""
+    whole file before writing anything, image keys as the data layer does. `batch` renames the
+    batch."""
     records: list[tuple[Annotation, list[StageRecord]]] = []
-    for number, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            annotation = Annotation.model_validate(data["annotation"])
-            stage_list = [StageRecord.model_validate(s) for s in data.get("stages", [])]
-        except (ValueError, KeyError, TypeError) as exc:
-            problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            raise DataError(path, f"not an exported annotation ({problem})", line=number) from None
+    for number, data in iter_jsonl_dicts(path):
+        annotation, stage_list = _record(data, path, number)
         if batch:
             annotation = annotation.model_copy(update={"batch": batch})
         records.append((annotation, stage_list))
+    if not records:
+        raise DataError(path, "no annotations in the file")
     put_annotations(store, [a for a, _ in records])
     for annotation, stage_list in records:
         for record in stage_list:

@@ -12,11 +12,13 @@ from rich.console import Console
 
 from eibench.cfsa import stages as st
 from eibench.cfsa.refine import QuestionCluster, cluster_questions
+from eibench.data.images import ImageError
 from eibench.models.base import ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.runner.calls import CachedCaller, drain
 from eibench.runner.progress import RunProgress
+from eibench.runner.retry import RetryPolicy
 from eibench.settings.media import image_part
 from eibench.store import Store
 
@@ -44,15 +46,17 @@ def mine_questions(
     proposed: list[str] = []
 
     async def work(store: Store, progress: RunProgress) -> None:
-        model = load_model(llm, options or ModelOptions())
-        caller = CachedCaller(store, progress, concurrency=concurrency)
+        model_options = options or ModelOptions()
+        model = load_model(llm, model_options)
+        policy = RetryPolicy(timeout=model_options.timeout)
+        caller = CachedCaller(store, progress, concurrency=concurrency, policy=policy)
 
         async def handle(key: str) -> None:
-            messages = st.mine_messages(image_part(images, key, 768), per_image)
-            request = ChatRequest(messages=messages, params=GenerationParams())
             try:
+                messages = st.mine_messages(image_part(images, key, 768), per_image)
+                request = ChatRequest(messages=messages, params=GenerationParams())
                 called = await caller.call(model, request)
-            except ModelCallError:
+            except (ModelCallError, ImageError):  # this image proposes nothing; the rest go on
                 progress.advance(False, Usage())
                 return
             proposed.extend(st.parse_questions(clean_text(called.response.text), per_image))

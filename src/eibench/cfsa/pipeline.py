@@ -14,7 +14,6 @@ a stored stage is reused, so an interrupted item resumes where it stopped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from eibench.models.base import (
     Usage,
 )
 from eibench.models.clean import clean_text
-from eibench.runner.calls import CachedCaller
+from eibench.runner.calls import CachedCaller, gather_or_cancel
 from eibench.settings.media import image_part
 from eibench.store import Store
 from eibench.store.annotations import put_stage, stored_stage
@@ -155,7 +154,7 @@ class Pipeline:
         )
         # 2. general self-ask
         general = self.options.general_questions
-        answers = await asyncio.gather(
+        answers = await gather_or_cancel(
             *(
                 ask("general", i, "vlm", st.general_messages(q, final_question, image))
                 for i, q in enumerate(general)
@@ -173,7 +172,7 @@ class Pipeline:
         # 5. verify
         unsupported: list[int] = []
         if self.options.verify:
-            verdicts = await asyncio.gather(
+            verdicts = await gather_or_cancel(
                 *(
                     ask("verify", i, "vlm", st.verify_messages(t, final_question, image))
                     for i, t in enumerate(triggers)
@@ -203,7 +202,7 @@ class Pipeline:
             reply = await ask("scenario_questions", round_index, "vlm", messages)
             questions = st.parse_questions(reply, n)
             offset = len(qa)
-            answers = await asyncio.gather(
+            answers = await gather_or_cancel(
                 *(
                     ask("scenario_answer", offset + j, "vlm",
                         st.scenario_answer_messages(q, question, reconstruction, image))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import typer
@@ -70,11 +71,16 @@ def run(argv: list[str] | None = None) -> int:
         app(args=args, prog_name="eibench")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except (EIBenchError, OSError) as exc:
+    except (EIBenchError, OSError, sqlite3.Error) as exc:
         if "--debug" in args:
             raise
         if isinstance(exc, EIBenchError):
             message = str(exc)
+        elif isinstance(exc, sqlite3.Error):
+            message = (
+                f"a store in the workspace failed ({exc}); what was committed is kept: "
+                "free some space (or fix the folder) and rerun the same command"
+            )
         else:
             message = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
         err.print(
@@ -83,7 +89,3 @@ def run(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", 2)
     return 0
 
-
-def main() -> None:
-    """Entry point of the `eibench` console script and `python -m eibench`."""
-    sys.exit(run())

@@ -17,6 +17,7 @@ from eibench.cli.options import (
     MaxAttemptsOption,
     NoCacheOption,
     RetryFailedOption,
+    TimeoutOption,
     WorkspaceOption,
 )
 from eibench.errors import EIBenchError
@@ -145,6 +146,7 @@ def annotate(
     ] = None,
     workspace: WorkspaceOption = None,
     concurrency: ConcurrencyOption = 8,
+    timeout: TimeoutOption = 120.0,
     max_attempts: MaxAttemptsOption = 5,
     retry_failed: RetryFailedOption = False,
     no_cache: NoCacheOption = False,
@@ -160,14 +162,16 @@ def annotate(
         raise EIBenchError("pass --images ROOT and --vlm SPEC (see eibench annotate --help)")
     questions = None
     if general_questions is not None:
-        from eibench.data.files import read_text
+        from eibench.data.files import read_text, split_lines
 
-        questions = [q.strip() for q in read_text(general_questions).splitlines() if q.strip()]
+        questions = [q.strip() for q in split_lines(read_text(general_questions)) if q.strip()]
     request = AnnotateRequest(
         images=images, list_file=list_file, glob=glob, emotion=emotion,
         emotion_from_path=emotion_from_path, question_from=question_from, vlm=vlm,
-        llm=llm or vlm, vlm_options=ModelOptions(base_urls=_urls(vlm_base_url, base_url)),
-        llm_options=ModelOptions(base_urls=_urls(llm_base_url, base_url)), batch=batch,
+        llm=llm or vlm,
+        vlm_options=ModelOptions(base_urls=_urls(vlm_base_url, base_url), timeout=timeout),
+        llm_options=ModelOptions(base_urls=_urls(llm_base_url, base_url), timeout=timeout),
+        batch=batch,
         workspace=workspace, concurrency=concurrency, limit=limit,
         params=GenerationParams(max_tokens=max_tokens), general_questions=questions,
         scenario_questions=scenario_questions, extra_rounds=extra_rounds, verify=verify,
@@ -272,6 +276,7 @@ def mine_questions(
     ] = None,
     workspace: WorkspaceOption = None,
     concurrency: ConcurrencyOption = 8,
+    timeout: TimeoutOption = 120.0,
 ) -> None:
     """Propose open questions for a sample of images, cluster them by meaning, and keep the k
     most frequent clusters: how the paper chose its four general questions."""
@@ -285,7 +290,7 @@ def mine_questions(
         raise EIBenchError(f"no images under {images} matching {glob}")
     clusters, proposed = mine(
         images, keys, llm, k=k, per_image=per_image, sample=sample,
-        options=ModelOptions(base_urls=base_url or []), workspace=workspace,
+        options=ModelOptions(base_urls=base_url or [], timeout=timeout), workspace=workspace,
         concurrency=concurrency, console=err,
     )  # fmt: skip
     table = Table(title=f"general questions ({proposed} proposed)", title_justify="left")

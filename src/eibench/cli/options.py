@@ -10,6 +10,9 @@ import typer
 
 from eibench.data import SPLITS, Dataset, load_split, resolve_data_dir
 from eibench.data.schema import Split
+from eibench.errors import EIBenchError
+from eibench.experiments.config import MAX_CONCURRENCY
+from eibench.models.registry import base_url_problem
 
 DataOption = Annotated[
     Path | None,
@@ -58,7 +61,13 @@ RunOption = Annotated[str, typer.Option("--run", help="Run name.")]
 
 RUNNER_PANEL = "Runner"
 ConcurrencyOption = Annotated[
-    int, typer.Option(help="Calls in flight at once.", rich_help_panel=RUNNER_PANEL)
+    int,
+    typer.Option(
+        help="Calls in flight at once.",
+        min=1,
+        max=MAX_CONCURRENCY,
+        rich_help_panel=RUNNER_PANEL,
+    ),
 ]
 AdaptiveOption = Annotated[
     bool,
@@ -69,7 +78,11 @@ AdaptiveOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option(help="Seconds per request.", rich_help_panel=RUNNER_PANEL)
+    float,
+    typer.Option(
+        help="Seconds for one model call, all of it (a server that trickles bytes is cut off).",
+        rich_help_panel=RUNNER_PANEL,
+    ),
 ]
 MaxAttemptsOption = Annotated[
     int, typer.Option(help="Attempts per call before it fails.", rich_help_panel=RUNNER_PANEL)
@@ -86,3 +99,12 @@ NoCacheOption = Annotated[
         "--no-cache", help="Do not reuse identical earlier calls.", rich_help_panel=RUNNER_PANEL
     ),
 ]
+
+
+def checked_base_urls(param: typer.CallbackParam, value: list[str] | None) -> list[str] | None:
+    """Callback of a `--base-url`-like option: each must be an http(s) URL with a host."""
+    for url in value or []:
+        problem = base_url_problem(url)
+        if problem is not None:
+            raise EIBenchError(f"{param.opts[0] if param.opts else param.name}: {problem}")
+    return value

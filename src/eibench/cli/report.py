@@ -12,7 +12,13 @@ from rich.markup import escape
 
 from eibench.atomic import write_text
 from eibench.cli.console import err, out
-from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.cli.options import (
+    RUNNER_PANEL,
+    DataOption,
+    ImagesOption,
+    WorkspaceOption,
+    checked_base_urls,
+)
 from eibench.errors import EIBenchError
 from eibench.experiments import Grid, bundled, load_grid, run_grid
 from eibench.experiments.config import GridModel
@@ -128,16 +134,31 @@ def eval_(
     ] = None,
     base_url: Annotated[
         list[str] | None,
-        typer.Option("--base-url", help="Server of the --model(s).", show_default=False),
+        typer.Option(
+            "--base-url",
+            help="Server of the --model(s).",
+            show_default=False,
+            callback=checked_base_urls,
+        ),
     ] = None,
     data: DataOption = None,
     images: ImagesOption = None,
     workspace: WorkspaceOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds for one model call, all of it (default: the file's timeout, 120).",
+            rich_help_panel=RUNNER_PANEL,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment grid: every model x split x setting x persona is answered, then judged
     by every judge. What the store already has is skipped, so an interrupted grid finishes with
     the same command. `${ENV}` references in the file are expanded (`${VAR:-default}` too)."""
     grid = load_grid(config, overrides)
+    if timeout is not None:
+        grid = grid.model_copy(update={"timeout": timeout})
     _run_grid(grid, models, base_url, data, images, workspace, None)
 
 
@@ -148,7 +169,9 @@ def quickstart(
     limit: Annotated[
         int | None,
         typer.Option(
-            help="Only the first N samples of each split, for a quick look.", show_default=False
+            help="Only the first N samples of each split, for a quick look.",
+            min=1,
+            show_default=False,
         ),
     ] = None,
 ) -> None:

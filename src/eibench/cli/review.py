@@ -1,7 +1,8 @@
-"""`eibench review create|serve|agreement|export` and `eibench judge calibrate`."""
+"""`eibench review create|links|serve|agreement|export` and `eibench judge calibrate`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,28 @@ review_app = typer.Typer(
     help="Review campaigns: people rate annotations, refine CFSA drafts, audit judges.",
     no_args_is_help=True,
 )
+
+
+BaseUrlOption = Annotated[
+    str, typer.Option(help="Where `eibench review serve` will be reached, for the links.")
+]
+
+
+def _link_printer(base_url: str) -> Callable[[dict[str, str]], None]:
+    """Print `rater<TAB>link` per rater on stdout, flushed, so that a failed write (a closed
+    pipe, a full disk) raises before the tokens are committed."""
+
+    def deliver(tokens: dict[str, str]) -> None:
+        base = base_url.rstrip("/")
+        typer.echo("".join(f"{rater}\t{base}/login/{token}\n" for rater, token in tokens.items()),
+                   nl=False)  # fmt: skip
+
+    return deliver
+
+
+def _links_lost(exc: OSError, what: str) -> EIBenchError:
+    reason = exc.strerror or str(exc)
+    return EIBenchError(f"could not write the login links to standard output ({reason}); {what}")
 
 
 class KindChoice(str, Enum):
@@ -54,42 +77,105 @@ def create(
             help="'emotion' (the default) keeps the categories' shares; 'none'.", show_default=False
         ),
     ] = "emotion",
-    base_url: Annotated[
-        str, typer.Option(help="Where `eibench review serve` will be reached, for the links.")
-    ] = "http://127.0.0.1:8000",
+    base_url: BaseUrlOption = "http://127.0.0.1:8000",
     data: DataOption = None,
     images: ImagesOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a campaign and print one login link per rater (shown once: only a hash of each
-    token is stored)."""
+    token is stored; `eibench review links --reissue` makes new ones)."""
     from eibench.review.campaigns import Campaign, create_campaign
+    from eibench.review.names import check_name
     from eibench.review.sources import build_items
 
     if stratify not in ("emotion", "none", None):
         raise EIBenchError("--stratify takes emotion or none")
-    names = [r.strip() for r in raters.split(",") if r.strip()]
-    campaign_name = name or f"{kind.value}-{source.replace(':', '-')}"
+    names = [r.strip() for r in raters.split(",")]
+    campaign_name = name if name is not None else f"{kind.value}-{source.replace(':', '-')}"
+    check_name(campaign_name, "campaign")
+    for rater in names:
+        check_name(rater, "rater")
     with Store.open(workspace) as store:
         found = build_items(
             store, kind.value, source, data=data, sample=sample, seed=seed,
             stratify=stratify == "emotion",
         )  # fmt: skip
-        tokens = create_campaign(
-            store, Campaign(name=campaign_name, kind=kind.value, source=source, raters=names),
-            found,
-        )  # fmt: skip
+        campaign = Campaign(name=campaign_name, kind=kind.value, source=source, raters=names)
+        try:
+            create_campaign(store, campaign, found, deliver=_link_printer(base_url))
+        except OSError as exc:
+            raise _links_lost(exc, f"campaign {campaign_name!r} was not created; run the "
+                              "command again") from None  # fmt: skip
     err.print(f"campaign {escape(campaign_name)}: {len(found):,} item(s), {len(names)} rater(s)")
     if images is None:
         err.print("[yellow]no --images: `review serve --images ROOT` shows the pictures[/]")
-    for rater, token in tokens.items():
-        typer.echo(f"{rater}\t{base_url.rstrip('/')}/login/{token}")
+
+
+@review_app.command("links")
+def links(
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    reissue: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Print a new login link for this rater (repeatable); their old link and "
+            "sessions stop working.",
+            metavar="RATER",
+            show_default=False,
+        ),
+    ] = None,
+    revoke: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Stop this rater signing in (repeatable): their link and sessions stop "
+            "working until --reissue. Their answers stay.",
+            metavar="RATER",
+            show_default=False,
+        ),
+    ] = None,
+    base_url: BaseUrlOption = "http://127.0.0.1:8000",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Show a campaign's raters, reissue lost login links, or revoke them. Links are shown
+    only when made: only a hash of each token is stored."""
+    from eibench.review.tokens import rater_access
+    from eibench.review.tokens import reissue as reissue_links
+    from eibench.review.tokens import revoke as revoke_links
+
+    again, stop = reissue or [], revoke or []
+    if both := sorted(set(again) & set(stop)):
+        raise EIBenchError(f"{', '.join(both)}: choose --reissue or --revoke, not both")
+    with Store.open(workspace) as store:
+        if stop:
+            revoke_links(store, campaign, stop)
+            err.print(f"revoked {escape(', '.join(stop))}: their links and sessions stop working")
+        if again:
+            try:
+                reissue_links(store, campaign, again, deliver=_link_printer(base_url))
+            except OSError as exc:
+                raise _links_lost(exc, "the old links still work; run the command again") from None
+            err.print(f"reissued {escape(', '.join(again))}: their old links stop working")
+        if not (again or stop):
+            table = Table(title=f"campaign {escape(campaign)}", title_justify="left")
+            for column in ("rater", "status", "sessions"):
+                table.add_column(column, justify="right" if column == "sessions" else "left")
+            for access in rater_access(store, campaign):
+                state = "[red]revoked[/]" if access.revoked else "active"
+                table.add_row(escape(access.rater), state, str(access.sessions))
+            out.print(table)
 
 
 @review_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Mark the session cookie Secure: browsers send it over HTTPS only (serve "
+            "behind a TLS proxy).",
+        ),
+    ] = False,
     data: DataOption = None,
     images: ImagesOption = None,
     workspace: WorkspaceOption = None,
@@ -97,7 +183,7 @@ def serve(
     """Serve the review app: raters open their login links; progress is saved as they go."""
     from eibench.review.app import serve as run_server
 
-    run_server(workspace, data, images, host=host, port=port)
+    run_server(workspace, data, images, host=host, port=port, secure_cookie=secure_cookies)
 
 
 @review_app.command("agreement")

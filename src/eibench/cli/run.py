@@ -21,6 +21,7 @@ from eibench.cli.options import (
     RetryFailedOption,
     TimeoutOption,
     WorkspaceOption,
+    checked_base_urls,
 )
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
@@ -106,6 +107,7 @@ def run(
             help="OpenAI-compatible server URL; repeat to spread calls over replicas.",
             rich_help_panel=MODEL_PANEL,
             show_default=False,
+            callback=checked_base_urls,
         ),
     ] = None,
     temperature: Annotated[float, typer.Option(rich_help_panel=MODEL_PANEL)] = 0.0,
@@ -150,7 +152,10 @@ def run(
     limit: Annotated[
         int | None,
         typer.Option(
-            help="Only the first N samples.", rich_help_panel=SAMPLES_PANEL, show_default=False
+            help="Only the first N samples.",
+            min=1,
+            rich_help_panel=SAMPLES_PANEL,
+            show_default=False,
         ),
     ] = None,
     sample_ids: Annotated[
@@ -166,6 +171,7 @@ def run(
         int | None,
         typer.Option(
             help="A seeded sample of N, stratified by emotion.",
+            min=1,
             rich_help_panel=SAMPLES_PANEL,
             show_default=False,
         ),

@@ -61,3 +61,5 @@ def open_image(root: Path, key: str) -> Image.Image:
         raise ImageError(f"{path}: not an image Pillow can read") from None
     except OSError as exc:
         raise ImageError(f"{path}: cannot open ({exc})") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: refused, too many pixels ({exc})") from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eibench.data.chars import char_problems
 from eibench.data.files import Pairs, iter_jsonl, key_lines, read_json_object
 from eibench.data.images import key_problem
 from eibench.data.release import BASIC_QUESTIONS, BASIC_TRUTH, COMPLEX, release_root
@@ -46,6 +47,16 @@ def _check_key(key: str, path: Path, line: int | None) -> None:
     problem = key_problem(key)
     if problem:
         raise DataError(path, problem, line=line, key=key)
+
+
+def _chars(
+    text: str, what: str, path: Path, line: int | None, key: str, found: list[Finding]
+) -> None:
+    """Error findings for control and bidirectional characters in a key, question or triggers."""
+    verb = "hold" if what == "triggers" else "holds"
+    where = f"{path.name}:{line}" if line else path.name
+    for problem in char_problems(text):
+        found.append(Finding(level="error", where=where, message=f"{key}: {what} {verb} {problem}"))
 
 
 def _triggers(text: str, path: Path, line: int | None, key: str, found: list[Finding]) -> list[str]:
@@ -98,7 +109,11 @@ def load_basic(root: Path) -> Dataset:
                     )
                 )
                 continue
+            _chars(key, "image key", qpath, number, key, found)
+            _chars(question, "question", qpath, number, key, found)
             questions[key] = (question, number)
+    if not questions:
+        raise DataError(qpath, "no samples (no {image: question} line)")
 
     text, pairs = read_json_object(tpath)
     lines = key_lines(text)
@@ -120,6 +135,7 @@ def load_basic(root: Path) -> Dataset:
             )
             continue
         raw_truths[key] = raw
+        _chars(raw, "triggers", tpath, line, key, found)
         truths[key] = _triggers(raw, tpath, line, key, found)
 
     for key, (_, number) in questions.items():
@@ -180,8 +196,12 @@ def load_complex(root: Path) -> Dataset:
                     )
                     continue
                 seen[image, question] = (raw, number)
+                for text, what in ((image, "image key"), (question, "question"), (raw, "triggers")):
+                    _chars(text, what, path, number, image, found)
                 triggers = _triggers(raw, path, number, image, found)
                 samples.append(Sample.create("complex", image, question, triggers))
+    if not samples:
+        raise DataError(path, "no samples (no {image: {question: triggers}} line)")
     return Dataset("complex", samples, found)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from eibench.data.files import split_lines
+
 # An item marker: "1.", "2)", "3:" or a bullet, at the start of a line, after optional spaces.
 _MARKER = re.compile(r"^\s*(?:\d+\s*[.):]|[-*\u2022])(?=\s|$)\s*")
 
@@ -13,10 +15,11 @@ def parse_triggers(text: str) -> list[str]:
 
     Each line that starts with a number (or a bullet) starts an item; a line without one
     continues the item before it. Markers and surrounding whitespace are removed, empty items
-    are dropped, and the text is otherwise kept verbatim.
+    are dropped, and the text is otherwise kept verbatim. Lines end at "\n" only (see
+    `split_lines`), so a U+2028 or U+0085 inside a trigger stays in it.
     """
     items: list[str] = []
-    for line in text.splitlines():
+    for line in split_lines(text):
         marker = _MARKER.match(line)
         if marker:
             items.append(line[marker.end() :].strip())
@@ -29,4 +32,4 @@ def parse_triggers(text: str) -> list[str]:
 
 def count_items(text: str) -> int:
     """How many item markers the text has, empty items included."""
-    return sum(1 for line in text.splitlines() if _MARKER.match(line))
+    return sum(1 for line in split_lines(text) if _MARKER.match(line))

@@ -9,15 +9,24 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eibench.errors import DataError, EIBenchError
+from eibench.experiments.yaml_safe import parse_yaml, read_yaml
+from eibench.judges.panel import ProtocolName
+from eibench.models.registry import BaseUrl
 from eibench.settings.build import SettingName
+from eibench.validation import describe
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+MAX_CONCURRENCY = 4096
+"""The most calls in flight at once, for `--concurrency` and a grid's `concurrency`: each is a
+worker task and, for an API model, an open connection; far more than any one server takes."""
+
+Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
 class GridModel(BaseModel):
@@ -25,24 +34,24 @@ class GridModel(BaseModel):
 
     spec: str = Field(description="model spec: openai:MODEL, anthropic:MODEL, hf:ID, prior")
     label: str | None = Field(None, description="name used in run names (default: the spec)")
-    base_url: list[str] = Field(default_factory=list)
+    base_url: list[BaseUrl] = Field(default_factory=list)
 
 
 class GridJudge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    protocol: Literal["semantic", "paper-llama3", "paper-chatgpt", "triggers"] = "semantic"
+    protocol: ProtocolName = "semantic"
     judge: str | None = Field(None, description="judge model spec (none for semantic)")
-    base_url: list[str] = Field(default_factory=list)
+    base_url: list[BaseUrl] = Field(default_factory=list)
     paper_sampling: bool = False
 
 
 class GridParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = 0.0
-    max_tokens: int = 512
-    top_p: float | None = None
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
+    max_tokens: int = Field(512, ge=1)
+    top_p: float | None = Field(None, gt=0, le=1)
     seed: int | None = None
 
 
@@ -64,9 +73,11 @@ class Grid(BaseModel):
     personas: list[str] = Field(default_factory=lambda: ["emotion"])
     judges: list[GridJudge] = Field(default_factory=lambda: [GridJudge()])
     params: GridParams = GridParams()
-    concurrency: int = Field(8, ge=1)
-    judge_concurrency: int = Field(8, ge=1)
-    limit: int | None = Field(None, description="only the first N samples of each split")
+    concurrency: Concurrency = 8
+    judge_concurrency: Concurrency = 8
+    timeout: float = Field(120.0, gt=0, description="seconds for one model call, all of it")
+    max_attempts: int = Field(5, ge=1, le=100, description="attempts per call before it fails")
+    limit: int | None = Field(None, ge=1, description="only the first N samples of each split")
     report: Path | None = Field(None, description="write the HTML report here at the end")
 
 
@@ -103,7 +114,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         target = target.setdefault(part, {})
         if not isinstance(target, dict):
             raise EIBenchError(f"--set {assignment!r}: {part} is not a mapping")
-    target[parts[-1]] = yaml.safe_load(raw)
+    target[parts[-1]] = parse_yaml(raw, f"--set {assignment!r}", lines=False)
 
 
 def bundled(name: str) -> Path:
@@ -114,14 +125,9 @@ def bundled(name: str) -> Path:
 def load_grid(path: Path, overrides: list[str] | None = None) -> Grid:
     """The grid in `path`, with `--set` overrides applied before validation."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path, "experiment file")
     except FileNotFoundError:
         raise DataError(path, "no such experiment file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise DataError(path, f"not valid YAML ({problem})", line=line) from None
     if not isinstance(raw, dict):
         raise DataError(path, "an experiment file is a YAML mapping (models:, settings:, ...)")
     for assignment in overrides or []:
@@ -129,6 +135,4 @@ def load_grid(path: Path, overrides: list[str] | None = None) -> Grid:
     try:
         return Grid.model_validate(expand_env(raw, path))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "file"
-        raise DataError(path, f"{where}: {first['msg']}") from None
+        raise DataError(path, describe(exc, Grid)) from None

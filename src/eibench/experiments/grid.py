@@ -44,8 +44,9 @@ def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
                         model=model.spec, split=split, setting=setting, persona=persona,
                         run=run_name(grid, label, split, setting, persona), data=grid.data,
                         images=grid.images, workspace=grid.workspace, params=params,
-                        options=ModelOptions(base_urls=model.base_url),
+                        options=ModelOptions(base_urls=model.base_url, timeout=grid.timeout),
                         concurrency=grid.concurrency, limit=grid.limit,
+                        max_attempts=grid.max_attempts,
                     )  # fmt: skip
                     out.append((request, label))
     return out
@@ -74,8 +75,10 @@ def run_grid(grid: Grid, console: Console | None = None) -> GridSummary:
                 judged = judge_run(
                     JudgeRequest(
                         run=name, protocol=judge.protocol, judge=judge.judge, data=grid.data,
-                        workspace=grid.workspace, options=ModelOptions(base_urls=judge.base_url),
+                        workspace=grid.workspace,
+                        options=ModelOptions(base_urls=judge.base_url, timeout=grid.timeout),
                         paper_sampling=judge.paper_sampling, concurrency=grid.judge_concurrency,
+                        max_attempts=grid.max_attempts,
                     ),
                     console,
                 )  # fmt: skip

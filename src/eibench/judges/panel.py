@@ -16,24 +16,32 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eibench.config import read_toml
 from eibench.errors import DataError
+from eibench.models.registry import BaseUrl
 from eibench.store import Judgment
+from eibench.validation import dotted, first_problem
 
 Combine = Literal["mean", "majority"]
+ProtocolName = Literal["semantic", "paper-llama3", "paper-chatgpt", "triggers"]
+"""The judge protocols (`judges.protocols.PROTOCOLS`), as a type for files that name one."""
 
 
 class PanelJudge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     spec: str
-    base_url: list[str] = Field(default_factory=list)
+    base_url: list[BaseUrl] = Field(default_factory=list)
 
 
 class Panel(BaseModel):
-    protocol: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: ProtocolName | None = None
     judge: list[PanelJudge] = Field(min_length=1)
 
 
@@ -46,9 +54,20 @@ def read_panel(path: Path) -> Panel:
     try:
         return Panel.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise DataError(path, f"{where}: {first['msg']}") from None
+        raise DataError(path, _panel_problem(exc, data)) from None
+
+
+def _panel_problem(exc: ValidationError, data: dict[str, Any]) -> str:
+    """`[[judge]] 2 (spec 'openai:x'): what`, naming a judge entry as the file numbers it."""
+    loc, problem = first_problem(exc, Panel)
+    if len(loc) >= 2 and loc[0] == "judge" and isinstance(loc[1], int):
+        entries = data.get("judge")
+        entry = entries[loc[1]] if isinstance(entries, list) else None
+        spec = entry.get("spec") if isinstance(entry, dict) else None
+        named = f" (spec {spec!r})" if isinstance(spec, str) else ""
+        rest = dotted(loc[2:])
+        return f"[[judge]] {loc[1] + 1}{named}{': ' + rest if rest else ''}: {problem}"
+    return f"{dotted(loc)}: {problem}" if loc else problem
 
 
 def combine(

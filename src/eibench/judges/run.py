@@ -33,6 +33,7 @@ from eibench.runner.progress import RunProgress
 from eibench.runner.retry import RetryPolicy
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
+from eibench.store.locks import writer_lock
 from eibench.store.records import answer_digest as digest
 from eibench.store.records import is_current
 
@@ -115,7 +116,8 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
         raise EIBenchError("--concurrency, --max-attempts and --max-asks must be at least 1")
     workspace = request.workspace or default_workspace()
     started = time.perf_counter()
-    with Store.open(workspace) as store:
+    job = f"{request.run} by {request.judge or request.protocol} ({request.protocol})"
+    with Store.open(workspace) as store, writer_lock(workspace, "judging", job):
         dataset = run_dataset(store, request.run, request.data)
         answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
         if request.protocol == SEMANTIC:
@@ -166,7 +168,7 @@ def _judge_llm(
             concurrency=request.concurrency,
             adaptive=request.adaptive,
             policy=RetryPolicy(
-                max_attempts=request.max_attempts, timeout=request.options.timeout * 1.5
+                max_attempts=request.max_attempts, timeout=request.options.timeout
             ),
             use_cache=request.use_cache,
         )

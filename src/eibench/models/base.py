@@ -12,7 +12,9 @@ import hashlib
 import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from eibench.models.clean import without_surrogates
 
 Role = Literal["system", "user", "assistant"]
 
@@ -127,6 +129,12 @@ class ChatResponse(BaseModel):
     finish_reason: str | None = None
     model: str | None = Field(default=None, description="the model name the server reported")
 
+    @field_validator("text", "finish_reason", "model")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        """Text that can always be stored: a lone surrogate becomes U+FFFD."""
+        return None if value is None else without_surrogates(value)
+
 
 ErrorKind = Literal[
     "rate_limited",  # 429: retry after `retry_after` seconds or with backoff
@@ -135,15 +143,16 @@ ErrorKind = Literal[
     "bad_request",  # 4xx other than 429 (bad input, context too long): do not retry
     "auth",  # 401/403: stop the run
     "unavailable",  # the backend cannot run here (package missing, model not found)
+    "empty_reply",  # an answer with no text (content null or ""): retry, never cache
 ]
-RETRYABLE: frozenset[str] = frozenset({"rate_limited", "timeout", "server_error"})
+RETRYABLE: frozenset[str] = frozenset({"rate_limited", "timeout", "server_error", "empty_reply"})
 
 
 class ModelCallError(Exception):
     """A failed model call, typed so that the runner can decide what to do."""
 
     def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None):
-        super().__init__(message)
+        super().__init__(without_surrogates(message))
         self.kind: ErrorKind = kind
         self.retry_after = retry_after
         self.attempts = 0  # set by the runner when it gives up

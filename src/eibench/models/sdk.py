@@ -84,8 +84,8 @@ def is_host(url: str, host: str) -> bool:
 
 
 def call_error(kind: ErrorKind, text: str, *, retry_after: float | None = None) -> ModelCallError:
-    """A `ModelCallError` with a one-line message free of known keys."""
-    return ModelCallError(kind, redact(one_line(text)), retry_after=retry_after)
+    """A `ModelCallError` with a one-line message free of keys: redacted whole, then cut."""
+    return ModelCallError(kind, one_line(redact(text)), retry_after=retry_after)
 
 
 def parse_retry_after(

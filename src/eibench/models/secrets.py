@@ -14,7 +14,9 @@ logs or an exception.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 
 from eibench.config import config_path, load_config
 from eibench.errors import EIBenchError
@@ -28,6 +30,25 @@ _OTHER_SECRET_VARS = ("OPENAI_ADMIN_KEY", "ANTHROPIC_AUTH_TOKEN")
 # Shorter values are no real secret, and replacing them would garble messages.
 _MIN_SECRET_LEN = 4
 MASK = "***"
+# A credential header's value, however a library quotes it in a message: `Bearer sk-...`,
+# `'x-api-key': 'sk-...'`, `authorization=...`. Never echoed, known key or not.
+_HEADER_VALUE = re.compile(
+    r"(?i)(\bbearer\s+"
+    r"|\b(?:x-api-key|api[-_]key|authorization)['\"]?\s*[:=,]\s*(?:b?['\"])?(?:bearer\s+)?)"
+    r"[^\s'\",;}]+"
+)
+
+
+def _check_key(value: str, source: str) -> str:
+    """`value` stripped; a key with a control character (a pasted newline) is refused here,
+    since HTTP libraries would echo it, escaped, in their errors."""
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise EIBenchError(
+            f"{source}: the API key contains a control character (a line break?); "
+            "set it again without one"
+        )
+    return value
 
 
 def config_keys() -> dict[str, str]:
@@ -42,8 +63,9 @@ def config_keys() -> dict[str, str]:
     for provider, value in keys.items():
         if not isinstance(value, str):
             raise EIBenchError(f"{path}: keys.{provider} must be a string")
-        if value.strip():
-            out[provider] = value.strip()
+        value = _check_key(value, f"{path}: keys.{provider}")
+        if value:
+            out[provider] = value
     return out
 
 
@@ -52,7 +74,7 @@ def api_key(provider: str) -> str | None:
     config file; None when neither has one."""
     var = ENV_VARS.get(provider)
     if var:
-        value = os.environ.get(var, "").strip()
+        value = _check_key(os.environ.get(var, ""), f"${var}")
         if value:
             return value
     return config_keys().get(provider)
@@ -72,8 +94,11 @@ def known_secrets() -> list[str]:
 
 
 def redact(text: str) -> str:
-    """`text` with every known key value replaced by `***`."""
+    """`text` with every known key value (as it is, or escaped the way Python and JSON write
+    it) and every credential header value replaced by `***`. Redact before cutting a message:
+    a cut key is no longer found."""
     for secret in known_secrets():
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+        for form in dict.fromkeys((secret, repr(secret)[1:-1], json.dumps(secret)[1:-1])):
+            if form in text:
+                text = text.replace(form, MASK)
+    return _HEADER_VALUE.sub(lambda m: m.group(1) + MASK, text)

@@ -10,8 +10,10 @@ import json
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from eibench.data.files import parse_json
 from eibench.judges.paper import PAPER_PROTOCOLS
 from eibench.report.data import COMPLEX, Cell, ReportData, TableRow, TableView
 
@@ -21,8 +23,8 @@ SETTING_ORDER = ["User Question", "User Question & Caption", "User Question & Co
 
 @cache
 def _published_file() -> dict[str, Any]:
-    text = resources.files("eibench").joinpath("report/published.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
+    resource = resources.files("eibench").joinpath("report/published.json")
+    data: dict[str, Any] = parse_json(resource.read_text("utf-8"), Path(str(resource)), pairs=False)
     return data
 
 

@@ -94,13 +94,17 @@ def _parse_score(value: object, path: Path, line: int, key: str) -> float:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             score = float(value)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        score = float(value)
+    elif isinstance(value, float):
+        score = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        low, high = SCORE_RANGE
+        score = float(min(max(value, low - 1), high + 1))  # no float holds a huge integer
+    shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
     if not math.isfinite(score):
-        raise DataError(path, f"score {value!r} is not a number", line=line, key=key)
+        raise DataError(path, f"score {shown} is not a number", line=line, key=key)
     low, high = SCORE_RANGE
     if not low <= score <= high:
-        problem = f"score {value!r} is outside {low:g}-{high:g}"
+        problem = f"score {shown} is outside {low:g}-{high:g}"
         raise DataError(path, problem, line=line, key=key)
     return score
 

@@ -1,12 +1,16 @@
 """The review web app (`eibench review serve`): raters open their login link, then rate,
 refine or audit one item per page; every answer is appended to the run store.
 
-Security: the session cookie holds the rater's login token (HttpOnly, SameSite=Strict) and is
-checked against the store on every request, so the database is the only shared state. Every
-POST carries a CSRF token, an HMAC of the token's hash under a secret made when the app starts,
-and is refused when it comes from another site. Images are read by the item's stored key, never
-a path from the request. Pages are Jinja2 templates with autoescape and a strict
-Content-Security-Policy (scripts and styles only from /static, no inline code).
+Security: opening a login link makes a server-side session (`review.sessions`); the cookie
+holds its random id (HttpOnly, SameSite=Strict, Secure behind HTTPS), never the login token, and
+is checked against the store on every request, so the database is the only shared state and
+signing out ends the session for good. Every POST carries a CSRF token, an HMAC of the session
+id's hash under a secret made when the app starts, and is refused when it comes from another
+site. Wrong login links are throttled per client address (`review.throttle`). Images are read
+by the item's stored key, never a path from the request, and refused before decoding when
+damaged or too large (`review.images`). Pages are Jinja2 templates with autoescape and a strict
+Content-Security-Policy (scripts and styles only from /static, no inline code); every answer,
+an unexpected failure's error page included, carries the security headers (`review.web`).
 """
 
 from __future__ import annotations
@@ -27,11 +31,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from eibench.data.images import ImageError
 from eibench.errors import EIBenchError
 from eibench.review.campaigns import (
     Campaign,
-    ReviewItem,
     add_response,
     ensure_tables,
     items,
@@ -39,80 +41,53 @@ from eibench.review.campaigns import (
     responses,
     token_hash,
 )
-from eibench.review.campaigns import (
-    Response as ReviewResponse,
-)
 from eibench.review.forms import FLAGS, FormError, form_view, parse_response
+from eibench.review.images import ImageMissing, ImageUnreadable, review_image
+from eibench.review.progress import State
 from eibench.review.refine import apply_refinement
-from eibench.settings.media import image_part
+from eibench.review.sessions import close_session, find_session, open_session
+from eibench.review.throttle import LoginThrottle
+from eibench.review.web import Refused, client_address, failure, read_fields, secure
 from eibench.store import Store
 
 COOKIE = "eibench_review"
 MAX_IMAGE_SIDE = 1600  # pixels; larger images are downscaled before they are sent
 MAX_TOKEN = 200  # characters; longer cookies or login tokens are refused unread
-MAX_BODY = 1_000_000  # bytes in a submitted form
-MAX_FIELDS = 500  # fields in a submitted form
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC_TYPES = {
     "review.css": "text/css; charset=utf-8",
     "review.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-
-
-class Refused(Exception):
-    """A request answered with an error page: `status`, a `title` and a `message`."""
-
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.title, self.message = status, title, message
 
 
 @dataclass(frozen=True)
 class Session:
-    """The logged-in rater: their campaign, name, login token and CSRF token."""
+    """The logged-in rater: their campaign, name, the stored hash of their session id, and
+    the session's CSRF token."""
 
     campaign: Campaign
     rater: str
-    token: str
+    id_hash: str
     csrf: str
-
-
-@dataclass(frozen=True)
-class State:
-    """A rater's campaign as it stands: its items, the rater's current response per item id,
-    and the positions answered."""
-
-    items: list[ReviewItem]
-    current: dict[str, ReviewResponse]
-
-    @property
-    def done(self) -> set[int]:
-        return {i for i, item in enumerate(self.items) if item.item_id in self.current}
-
-    def progress(self) -> dict[str, int]:
-        return {"done": len(self.done), "total": len(self.items)}
-
-    def next_open(self, after: int = -1) -> int | None:
-        """The first unanswered position after `after`, wrapping round; None when all are."""
-        done, n = self.done, len(self.items)
-        order = [*range(after + 1, n), *range(0, min(after + 1, n))]
-        return next((p for p in order if p not in done), None)
 
 
 class ReviewApp:
     """The app's configuration and handlers. workspace: the run store's folder (None: the
     default workspace); images: the image root (None: no images are shown); secure_cookie:
-    mark the cookie Secure (serve behind HTTPS)."""
+    mark the cookie Secure (serve behind HTTPS); throttle: the limit on wrong login links."""
 
-    def __init__(self, workspace: Path | None, images: Path | None, secure_cookie: bool) -> None:
+    def __init__(
+        self,
+        workspace: Path | None,
+        images: Path | None,
+        secure_cookie: bool,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self.workspace = workspace
         self.images = images
         self.secure_cookie = secure_cookie
+        self.throttle = throttle or LoginThrottle()
         self.secret = secrets.token_bytes(32)
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
@@ -139,19 +114,33 @@ class ReviewApp:
         html = self.env.get_template(template).render(**context)
         return HTMLResponse(html, status_code=status)
 
-    def csrf_for(self, token: str) -> str:
-        """The CSRF token of the session that logged in with `token`."""
-        return hmac.new(self.secret, token_hash(token).encode(), hashlib.sha256).hexdigest()
+    def refused(self, exc: Refused) -> Response:
+        """The error page of `exc`; a bare page when even the template cannot be rendered."""
+        try:
+            response: Response = self.render(
+                "message.html", exc.status, title=exc.title, message=exc.message
+            )
+        except Exception:  # the page of last resort: nothing here may fail
+            response = HTMLResponse(
+                f"<!doctype html><title>{exc.status}</title><h1>{exc.status}</h1>",
+                status_code=exc.status,
+            )
+        response.headers.update(exc.headers)
+        return response
+
+    def csrf_for(self, id_hash: str) -> str:
+        """The CSRF token of the session whose id hashes to `id_hash`."""
+        return hmac.new(self.secret, id_hash.encode(), hashlib.sha256).hexdigest()
 
     def session(self, store: Store, request: Request) -> Session | None:
         """The rater whose valid session cookie came with `request`, or None."""
-        token = request.cookies.get(COOKIE, "")
-        if not token or len(token) > MAX_TOKEN:
+        session_id = request.cookies.get(COOKIE, "")
+        if not session_id or len(session_id) > MAX_TOKEN:
             return None
-        found = login(store, token)
+        found = find_session(store, session_id)
         if found is None:
             return None
-        return Session(found[0], found[1], token, self.csrf_for(token))
+        return Session(found.campaign, found.rater, found.id_hash, self.csrf_for(found.id_hash))
 
     def require(self, store: Store, request: Request) -> Session:
         """The session of `request`; 401 without one."""
@@ -190,12 +179,24 @@ class ReviewApp:
             return RedirectResponse(self.next_url(self.state(store, session)), status_code=303)
 
     def login(self, request: Request, token: str) -> Response:
+        address = client_address(request)
+        wait = self.throttle.retry_after(address)
+        if wait is not None:
+            raise Refused(
+                429, "Too many tries",
+                f"Too many wrong login links came from your address; try again in {wait} s.",
+                {"Retry-After": str(wait)},
+            )  # fmt: skip
         with self.store() as store:
             found = login(store, token) if len(token) <= MAX_TOKEN else None
             if found is None:
+                self.throttle.failed(address)
                 raise Refused(403, "Unknown login link", "This login link is not valid.")
-            csrf = self.csrf_for(token)
-            target = self.next_url(self.state(store, Session(found[0], found[1], token, csrf)))
+            campaign, rater = found
+            session_id = open_session(store, campaign.name, rater)
+            id_hash = token_hash(session_id)
+            session = Session(campaign, rater, id_hash, self.csrf_for(id_hash))
+            target = self.next_url(self.state(store, session))
         if request.headers.get("sec-fetch-site") == "cross-site":
             # A SameSite=Strict cookie is not sent on a redirect that another site started, so
             # continue from a page of our own (a same-site navigation).
@@ -209,8 +210,9 @@ class ReviewApp:
         else:
             response = RedirectResponse(target, status_code=303)
         response.set_cookie(
-            COOKIE, token, httponly=True, samesite="strict", secure=self.secure_cookie, path="/"
-        )
+            COOKIE, session_id, httponly=True, samesite="strict", secure=self.secure_cookie,
+            path="/",
+        )  # fmt: skip
         return response
 
     def task(self, request: Request, position: str) -> Response:
@@ -242,9 +244,15 @@ class ReviewApp:
         if self.images is None:
             raise Refused(404, "No images", "The app was started without an image root.")
         try:
-            part = image_part(self.images, item.image, MAX_IMAGE_SIDE)
-        except ImageError:
+            part = review_image(self.images, item.image, MAX_IMAGE_SIDE)
+        except ImageMissing:
             raise Refused(404, "Image not found", "This item's image is missing.") from None
+        except ImageUnreadable:
+            raise Refused(
+                422, "Image cannot be shown",
+                "This item's image is damaged or too large to show; rate it from its text, "
+                "or tell the campaign's organiser.",
+            ) from None  # fmt: skip
         return Response(
             part.data, media_type=part.media_type, headers={"Cache-Control": "private, max-age=300"}
         )
@@ -298,33 +306,22 @@ class ReviewApp:
             return RedirectResponse(self.next_url(state, at), status_code=303)
 
     async def post_task(self, request: Request, position: str) -> Response:
-        fields = await _fields(request)
+        fields = await read_fields(request)
         return await run_in_threadpool(self.submit, request, position, fields)
 
     async def post_logout(self, request: Request) -> Response:
-        fields = await _fields(request)
+        fields = await read_fields(request)
         return await run_in_threadpool(self.logout, request, fields)
 
     def logout(self, request: Request, fields: dict[str, list[str]]) -> Response:
         with self.store() as store:
-            self.check_post(request, self.session(store, request), fields)
+            session = self.check_post(request, self.session(store, request), fields)
+            close_session(store, session.id_hash)
         response = self.render("message.html", title="Signed out", message="You are signed out.")
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(
+            COOKIE, path="/", httponly=True, samesite="strict", secure=self.secure_cookie
+        )
         return response
-
-
-async def _fields(request: Request) -> dict[str, list[str]]:
-    """A POST's form fields, name -> values; files and bodies over MAX_BODY are refused."""
-    length = request.headers.get("content-length", "0")
-    if not length.isdigit() or int(length) > MAX_BODY:
-        raise Refused(413, "Too large", "The form is larger than a review answer can be.")
-    fields: dict[str, list[str]] = {}
-    async with request.form(max_files=0, max_fields=MAX_FIELDS) as form:
-        for name, value in form.multi_items():
-            if not isinstance(value, str):
-                raise Refused(400, "Bad form", "Files cannot be sent here.")
-            fields.setdefault(name, []).append(value)
-    return fields
 
 
 def create_app(
@@ -333,19 +330,21 @@ def create_app(
     images: Path | None,
     *,
     secure_cookie: bool = False,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The review app over the run store in `workspace` (None: the default workspace).
 
     data: the release folder; items carry their own text, so it is only accepted for the CLI's
     uniform options. images: the image root (`<root>/<key>` is each item's image; None shows
-    no images). secure_cookie: send the session cookie only over HTTPS."""
+    no images). secure_cookie: send the session cookie only over HTTPS. throttle: the limit on
+    wrong login links per client address (None: 10 a minute)."""
     del data
-    review = ReviewApp(workspace, images, secure_cookie)
+    review = ReviewApp(workspace, images, secure_cookie, throttle)
     app = FastAPI(title="EIBench review", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def on_refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
-        return review.render("message.html", exc.status, title=exc.title, message=exc.message)
+        return review.refused(exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -359,13 +358,11 @@ def create_app(
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a full disk, a broken store, a bug: still our own page
+            response = review.refused(failure(request, exc))
+        return secure(response)
 
     get, post = ["GET"], ["POST"]
     app.add_api_route("/", review.home, methods=get)
@@ -385,11 +382,13 @@ def serve(
     images: Path | None,
     host: str = "127.0.0.1",
     port: int = 8000,
+    *,
+    secure_cookie: bool = False,
 ) -> None:
     """Serve the review app (see `create_app`) on `host`:`port` until interrupted."""
     import uvicorn
 
-    app = create_app(workspace, data, images)
+    app = create_app(workspace, data, images, secure_cookie=secure_cookie)
     # No access log: login URLs carry the raters' tokens.
     uvicorn.run(
         app, host=host, port=port, server_header=False, proxy_headers=False, access_log=False

@@ -1,17 +1,21 @@
 """Review campaigns in the run store: the items people review, their raters (login tokens stored
 hashed), and every response, append-only (the latest response of a rater on an item is the
-current one; earlier ones stay as history)."""
+current one; earlier ones stay as history). Signed-in sessions and revoked raters have tables
+of their own (`review.sessions`, `review.tokens`); every table here is created if missing, so
+older workspaces keep working."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from eibench.errors import EIBenchError
+from eibench.review.names import check_name
 from eibench.store import Store
 
 Kind = Literal["rate", "refine", "audit"]
@@ -44,7 +48,22 @@ CREATE TABLE IF NOT EXISTS review_responses (
     item_id TEXT NOT NULL,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS review_sessions (
+    id_hash TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
+    rater TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_sessions_rater ON review_sessions (campaign, rater);
+CREATE TABLE IF NOT EXISTS review_revoked (
+    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
+    rater TEXT NOT NULL,
+    revoked_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, rater)
+);
 """
+
+Deliver = Callable[[dict[str, str]], None]
 
 
 class Campaign(BaseModel):
@@ -96,7 +115,7 @@ class Response(BaseModel):
         return [t.text.strip() for t in self.triggers or [] if t.flag is None and t.text.strip()]
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -108,10 +127,23 @@ def ensure_tables(store: Store) -> None:
     store.connection.executescript(_SCHEMA)
 
 
-def create_campaign(store: Store, campaign: Campaign, items: list[ReviewItem]) -> dict[str, str]:
+def new_token() -> str:
+    """A fresh login token (or session id): 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+def create_campaign(
+    store: Store, campaign: Campaign, items: list[ReviewItem], deliver: Deliver | None = None
+) -> dict[str, str]:
     """Store the campaign and its items; returns a fresh login token per rater (only its hash
-    is stored, so the tokens are shown once)."""
+    is stored, so the tokens are shown once).
+
+    deliver: called with the tokens before the campaign is committed; when it raises (the
+    links could not be written out), nothing is stored."""
     ensure_tables(store)
+    check_name(campaign.name, "campaign")
+    for rater in campaign.raters:
+        check_name(rater, "rater")
     if not items:
         raise EIBenchError(f"campaign {campaign.name!r} would have no items")
     if not campaign.raters or len(set(campaign.raters)) != len(campaign.raters):
@@ -119,8 +151,8 @@ def create_campaign(store: Store, campaign: Campaign, items: list[ReviewItem]) -
     db = store.connection
     if db.execute("SELECT 1 FROM review_campaigns WHERE name = ?", (campaign.name,)).fetchone():
         raise EIBenchError(f"a campaign named {campaign.name!r} exists; choose another --name")
-    tokens = {rater: secrets.token_urlsafe(24) for rater in campaign.raters}
-    record = campaign.model_copy(update={"created_at": _now()})
+    tokens = {rater: new_token() for rater in campaign.raters}
+    record = campaign.model_copy(update={"created_at": now()})
     with db:
         db.execute("BEGIN")
         db.execute(
@@ -135,14 +167,18 @@ def create_campaign(store: Store, campaign: Campaign, items: list[ReviewItem]) -
             "INSERT INTO review_items VALUES (?, ?, ?, ?)",
             [(campaign.name, i, it.item_id, it.model_dump_json()) for i, it in enumerate(items)],
         )
+        if deliver is not None:
+            deliver(tokens)
     return tokens
 
 
 def login(store: Store, token: str) -> tuple[Campaign, str] | None:
-    """The (campaign, rater) a login token belongs to, or None."""
+    """The (campaign, rater) a login token belongs to, or None (also when revoked)."""
     ensure_tables(store)
     row = store.connection.execute(
-        "SELECT campaign, rater FROM review_raters WHERE token_hash = ?", (token_hash(token),)
+        "SELECT campaign, rater FROM review_raters AS r WHERE token_hash = ? AND NOT EXISTS "
+        "(SELECT 1 FROM review_revoked AS v WHERE v.campaign = r.campaign AND v.rater = r.rater)",
+        (token_hash(token),),
     ).fetchone()
     if row is None:
         return None
@@ -173,7 +209,7 @@ def items(store: Store, campaign: str) -> list[ReviewItem]:
 
 def add_response(store: Store, campaign: str, response: Response) -> None:
     """Append a response (committed at once); earlier ones on the item stay as history."""
-    record = response.model_copy(update={"created_at": _now()})
+    record = response.model_copy(update={"created_at": now()})
     store.connection.execute(
         "INSERT INTO review_responses (campaign, rater, item_id, record) VALUES (?, ?, ?, ?)",
         (campaign, response.rater, response.item_id, record.model_dump_json()),

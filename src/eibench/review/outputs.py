@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from eibench.atomic import write_text
 from eibench.errors import EIBenchError
 from eibench.review.campaigns import ReviewItem, get_campaign, items, responses
+from eibench.review.names import name_problem
 from eibench.store import Store
 
 
@@ -42,27 +44,42 @@ def audit_labels(store: Store, campaign: str) -> tuple[dict[str, list[list[bool]
     return labels, {"run": info.source.removeprefix("run:")}
 
 
+def _inside(out: Path, file_name: str, rater: str) -> Path:
+    """`out / file_name`, refused when the rater's name would put it anywhere else (names are
+    checked when a campaign is made; stores made before that check may hold any name)."""
+    path = out / file_name
+    problem = name_problem(rater)
+    if problem is None and Path(os.path.abspath(path)).parent != Path(os.path.abspath(out)):
+        problem = "it names another folder"
+    if problem is not None:
+        raise EIBenchError(
+            f"rater name {rater!r} cannot be a file name in {out} ({problem}); "
+            "nothing was written: use --format csv"
+        )
+    return path
+
+
 def export_ratings(store: Store, campaign: str, out: Path, fmt: str) -> list[Path]:
     """`release`: one `score_<rater>.jsonl` per rater in `out`, `{image: "score"}` per line in
-    item order; `csv`: one `ratings.csv` with every current response of any campaign kind."""
+    item order; `csv`: one `ratings.csv` with every current response of any campaign kind.
+    Nothing is written outside `out`: a rater name that is not a plain file name is refused
+    before any file is written."""
     info = get_campaign(store, campaign)
     by_id: dict[str, ReviewItem] = {i.item_id: i for i in items(store, campaign)}
     current = responses(store, campaign)
     if fmt == "release":
         if info.kind != "rate":
             raise EIBenchError("the release format holds ratings: use --format csv")
-        written = []
-        for rater in info.raters:
+        paths = {rater: _inside(out, f"score_{rater}.jsonl", rater) for rater in info.raters}
+        for rater, path in paths.items():
             mine = {r.item_id: r for r in current if r.rater == rater and r.score is not None}
             lines = [
                 json.dumps({by_id[i].image: str(mine[i].score)}, ensure_ascii=False)
                 for i in by_id
                 if i in mine
             ]
-            path = out / f"score_{rater}.jsonl"
             write_text(path, "".join(line + "\n" for line in lines))
-            written.append(path)
-        return written
+        return list(paths.values())
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["campaign", "kind", "rater", "item_id", "image", "emotion", "score",

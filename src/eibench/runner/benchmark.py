@@ -123,7 +123,7 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         concurrency=request.concurrency,
         adaptive=request.adaptive,
         policy=RetryPolicy(
-            max_attempts=request.max_attempts, timeout=request.options.timeout * 1.5
+            max_attempts=request.max_attempts, timeout=request.options.timeout
         ),
         retry_failed=request.retry_failed,
         use_cache=request.use_cache,

@@ -95,4 +95,17 @@ async def drain(
                 return
             await handle(item)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    await gather_or_cancel(*(worker() for _ in range(max(1, concurrency))))
+
+
+async def gather_or_cancel(*awaitables: Awaitable[T]) -> list[T]:
+    """`asyncio.gather`, except that when one fails (or the gathering is cancelled, by Ctrl-C)
+    the others are cancelled and awaited too, so that no call goes on in the background."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

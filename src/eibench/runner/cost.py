@@ -4,32 +4,39 @@ shown where the user has said what tokens cost."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from eibench.errors import EIBenchError
 from eibench.models.base import Usage
+from eibench.validation import describe
+
+Dollars = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+"""A finite number, not negative; `true` or `"2.5"` is refused rather than read as one."""
 
 
 class Price(BaseModel):
-    """US dollars per million tokens."""
+    """US dollars per million tokens: finite and not negative."""
 
-    input: float
-    output: float
+    input: Dollars
+    output: Dollars
 
     def cost(self, usage: Usage) -> float:
         return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1e6
 
 
-def price_table(raw: Mapping[str, Any], origin: str = "config") -> dict[str, Price]:
+def price_table(raw: object, origin: str = "config") -> dict[str, Price]:
     """Read `{model spec: {input: $/Mtok, output: $/Mtok}}` (the config file's `[prices]`)."""
+    if not isinstance(raw, Mapping):
+        raise EIBenchError(
+            f"{origin}: 'prices' must be a table of model specs, e.g. "
+            '[prices."openai:gpt-4o"] input = 2.5, output = 10.0'
+        )
     table = {}
     for spec, value in raw.items():
         try:
-            table[spec] = Price.model_validate(value)
+            table[str(spec)] = Price.model_validate(value)
         except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            raise EIBenchError(f"{origin}: prices.{spec}.{where}: {problem['msg']}") from None
+            raise EIBenchError(f'{origin}: prices."{spec}": {describe(exc, Price)}') from None
     return table

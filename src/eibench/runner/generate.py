@@ -27,6 +27,7 @@ from eibench.runner.retry import RetryPolicy
 from eibench.settings import Setting, caption_messages, image_part
 from eibench.settings.prompts import version
 from eibench.store import Generation, RunConfig, Store
+from eibench.store.locks import writer_lock
 
 
 @dataclass
@@ -210,7 +211,10 @@ async def _run(job: Job, store: Store, summary: Summary, progress: RunProgress) 
         generation = await _answer(state, sample)
         if caller.stopped is not None and generation.error_kind in FATAL:
             return  # leave it missing: it is redone once the problem is fixed
-        store.put_generation(generation)
+        if not store.put_generation(generation):  # an answer arrived meanwhile (an import)
+            summary.skipped += 1
+            progress.advance(True, Usage())
+            return
         summary.ok += generation.status == "ok"
         summary.failed += generation.status == "failed"
         summary.cached += generation.cached
@@ -241,15 +245,16 @@ def generate(job: Job, store: Store, console: Console | None = None) -> Summary:
             f"the {job.setting.name} setting sends the image: pass --images ROOT "
             "(or use --text-only with the caption setting and a captioner that has the images)"
         )
-    store.ensure_run(job.run, job.config)
-    remaining = todo(job, store)
-    summary = Summary(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
-    started = time.perf_counter()
-    with RunProgress(
-        job.run, len(remaining), console if remaining else None, job.price
-    ) as progress:
-        asyncio.run(_run_and_close(job, store, summary, progress))
-    summary.seconds = time.perf_counter() - started
+    with writer_lock(store.workspace, "run", job.run):
+        store.ensure_run(job.run, job.config)
+        remaining = todo(job, store)
+        summary = Summary(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
+        started = time.perf_counter()
+        with RunProgress(
+            job.run, len(remaining), console if remaining else None, job.price
+        ) as progress:
+            asyncio.run(_run_and_close(job, store, summary, progress))
+        summary.seconds = time.perf_counter() - started
     statuses = store.statuses(job.run)
     summary.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)
     summary.cost = None if job.price is None else job.price.cost(summary.usage)

@@ -88,7 +88,9 @@ async def call_with_retries(
         rate_limited = False
         try:
             response = await asyncio.wait_for(model.chat(request), policy.timeout)
-            return CallResult(response, attempt, time.perf_counter() - started)
+            if response.text.strip():
+                return CallResult(response, attempt, time.perf_counter() - started)
+            error = ModelCallError("empty_reply", f"{model.spec}: the reply has no text")
         except asyncio.TimeoutError:
             error = ModelCallError("timeout", f"no answer within {policy.timeout:g} s")
         except ModelCallError as exc:

@@ -34,6 +34,8 @@ def image_part(root: Path, key: str, max_side: int | None = None) -> ImagePart:
             converted = image.copy()
     except OSError as exc:  # Pillow's UnidentifiedImageError is an OSError
         raise ImageError(f"{path}: not an image Pillow can read ({exc})") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: refused, too many pixels ({exc})") from None
     if too_big and max_side is not None:
         converted.thumbnail((max_side, max_side))
     out = io.BytesIO()

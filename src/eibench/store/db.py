@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -12,95 +13,13 @@ from typing import Any
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatResponse, Usage
 from eibench.store.records import Generation, JudgingConfig, Judgment, RunConfig, RunInfo
+from eibench.store.schema import EMPTY_REPLY, PUT_GENERATION, SCHEMA, SCHEMA_VERSION
 
 WORKSPACE_ENV = "EIBENCH_WORKSPACE"
 DB_NAME = "eibench.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    name TEXT PRIMARY KEY,
-    config TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS generations (
-    run TEXT NOT NULL REFERENCES runs(name),
-    sample_id TEXT NOT NULL,
-    image TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
-    raw TEXT,
-    clean TEXT,
-    prompt TEXT NOT NULL,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    latency REAL NOT NULL,
-    attempts INTEGER NOT NULL,
-    cached INTEGER NOT NULL,
-    error_kind TEXT,
-    error_message TEXT,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (run, sample_id)
-);
-CREATE TABLE IF NOT EXISTS captions (
-    key TEXT PRIMARY KEY,
-    captioner TEXT NOT NULL,
-    image TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS judgings (
-    run TEXT NOT NULL REFERENCES runs(name),
-    judge TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (run, judge, protocol)
-);
-CREATE TABLE IF NOT EXISTS judgments (
-    run TEXT NOT NULL,
-    sample_id TEXT NOT NULL,
-    judge TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'judge_unparsed', 'failed')),
-    answer_digest TEXT NOT NULL,
-    record TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (run, sample_id, judge, protocol),
-    FOREIGN KEY (run, judge, protocol) REFERENCES judgings(run, judge, protocol)
-);
-CREATE TABLE IF NOT EXISTS answer_metrics (
-    run TEXT NOT NULL REFERENCES runs(name),
-    sample_id TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    encoder TEXT NOT NULL,
-    answer_digest TEXT NOT NULL,
-    value REAL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (run, sample_id, metric, encoder)
-);
-CREATE TABLE IF NOT EXISTS annotations (
-    batch TEXT NOT NULL,
-    id TEXT NOT NULL,
-    image TEXT NOT NULL,
-    status TEXT NOT NULL,
-    record TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (batch, id)
-);
-CREATE TABLE IF NOT EXISTS cfsa_stages (
-    owner TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    idx INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (owner, stage, idx)
-);
-CREATE TABLE IF NOT EXISTS call_cache (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    response TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
+class StoreError(EIBenchError):
+    """The run store could not be read or written (a full disk, a broken file)."""
 
 
 def default_workspace() -> Path:
@@ -127,7 +46,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        with self.writing():
+            self._db.executescript(SCHEMA)
+        self._migrate()
 
     @classmethod
     def open(cls, workspace: Path | None = None) -> Store:
@@ -137,6 +58,48 @@ class Store:
             return cls(folder / DB_NAME)
         except (OSError, sqlite3.Error) as exc:
             raise EIBenchError(f"{folder / DB_NAME}: cannot open the run store ({exc})") from None
+
+    @property
+    def workspace(self) -> Path:
+        return self.path.parent
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Turn SQLite failures (a full disk above all) into one clear `StoreError`."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # a bug in eibench, not a state of the disk
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: cannot write the run store ({exc}); everything committed so far "
+                "is kept: free some space (or fix the folder) and rerun the same command"
+            ) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction; SQLite failures become a `StoreError`."""
+        with self.writing(), self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
+
+    def _migrate(self) -> None:
+        """Upgrade rows written by older versions. 0 -> 1: an empty reply was once stored as an
+        answer and cached; it becomes a retryable failure, and leaves the cache."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE generations SET status = 'failed', error_kind = ?, error_message = ? "
+                "WHERE status = 'ok' AND TRIM(COALESCE(raw, '')) = ''",
+                (EMPTY_REPLY, "the model returned an empty reply"),
+            )
+            db.execute(
+                "DELETE FROM call_cache "
+                "WHERE TRIM(COALESCE(json_extract(response, '$.text'), '')) = ''"
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -160,13 +123,13 @@ class Store:
 
     def ensure_run(self, name: str, config: RunConfig) -> None:
         """Create the run, or check that an existing run has the same configuration."""
-        existing = self.run_config(name)
-        if existing is None:
+        with self.writing():  # two processes may create the same run at once: one insert wins
             self._db.execute(
-                "INSERT INTO runs (name, config, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO runs (name, config, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
                 (name, config.model_dump_json(), _now()),
             )
-            return
+        existing = self.require_run(name)
         diff = _diff(existing.identity(), config.identity())
         if diff:
             raise EIBenchError(
@@ -219,11 +182,14 @@ class Store:
         rows = self._db.execute("SELECT sample_id, status FROM generations WHERE run = ?", (run,))
         return {r["sample_id"]: r["status"] for r in rows}
 
-    def put_generation(self, g: Generation) -> None:
-        """Insert or replace the sample's generation, committed at once."""
-        self.put_generations([g])
+    def put_generation(self, g: Generation) -> bool:
+        """Store the sample's generation, committed at once; False when it was not stored
+        because a failure would have replaced a committed answer."""
+        return self.put_generations([g]) == 1
 
-    def put_generations(self, gens: Iterable[Generation]) -> None:
+    def put_generations(self, gens: Iterable[Generation]) -> int:
+        """Store generations in one transaction; returns how many were stored. An answer
+        replaces what was there; a failure never replaces an answer."""
         rows = [
             (
                 g.run,
@@ -244,11 +210,8 @@ class Store:
             )
             for g in gens
         ]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO generations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
+        with self.transaction() as db:
+            return db.executemany(PUT_GENERATION, rows).rowcount
 
     def generations(self, run: str) -> Iterator[Generation]:
         rows = self._db.execute("SELECT * FROM generations WHERE run = ?", (run,)).fetchall()
@@ -291,12 +254,9 @@ class Store:
                     f"different configuration ({diff}); pass --replace to discard those "
                     "judgments and judge again"
                 )
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.execute(
-                "DELETE FROM judgments WHERE run = ? AND judge = ? AND protocol = ?", key
-            )
-            self._db.execute(
+        with self.transaction() as db:
+            db.execute("DELETE FROM judgments WHERE run = ? AND judge = ? AND protocol = ?", key)
+            db.execute(
                 "INSERT OR REPLACE INTO judgings VALUES (?, ?, ?, ?, ?)",
                 (*key, config.model_dump_json(), _now()),
             )
@@ -332,9 +292,8 @@ class Store:
             )
             for j in judgments
         ]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?)", rows)
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?)", rows)
 
     def judgments(
         self, run: str, judge: str | None = None, protocol: str | None = None
@@ -354,11 +313,8 @@ class Store:
         """Store (sample id, answer digest, value) rows of one metric, committed together."""
         now = _now()
         rows = [(run, sid, metric, encoder, digest, v, now) for sid, digest, v in values]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO answer_metrics VALUES (?,?,?,?,?,?,?)", rows
-            )
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO answer_metrics VALUES (?,?,?,?,?,?,?)", rows)
 
     def metrics(self, run: str, metric: str, encoder: str) -> dict[str, tuple[str, float | None]]:
         """sample id -> (answer digest, value) of a stored metric."""
@@ -384,17 +340,19 @@ class Store:
         return None if row is None else str(row["text"])
 
     def put_caption(self, key: str, captioner: str, image: str, text: str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO captions VALUES (?, ?, ?, ?, ?)",
-            (key, captioner, image, text, _now()),
-        )
+        with self.writing():
+            self._db.execute(
+                "INSERT OR REPLACE INTO captions VALUES (?, ?, ?, ?, ?)",
+                (key, captioner, image, text, _now()),
+            )
 
     def cached_response(self, key: str) -> ChatResponse | None:
         row = self._db.execute("SELECT response FROM call_cache WHERE key = ?", (key,)).fetchone()
         return None if row is None else ChatResponse.model_validate_json(row["response"])
 
     def cache_response(self, key: str, model: str, response: ChatResponse) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO call_cache VALUES (?, ?, ?, ?)",
-            (key, model, response.model_dump_json(), _now()),
-        )
+        with self.writing():
+            self._db.execute(
+                "INSERT OR REPLACE INTO call_cache VALUES (?, ?, ?, ?)",
+                (key, model, response.model_dump_json(), _now()),
+            )

@@ -10,11 +10,13 @@ from typing import Any, Literal
 from eibench import __version__
 from eibench.atomic import write_text
 from eibench.data.files import iter_jsonl
+from eibench.data.images import key_problem
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.errors import DataError
 from eibench.models.clean import clean_text
 from eibench.store.db import Store
+from eibench.store.locks import writer_lock
 from eibench.store.records import Generation, Judgment, RunConfig, is_current
 
 ExportFormat = Literal["reference", "jsonl"]
@@ -85,7 +87,8 @@ def read_reference(path: Path, dataset: Dataset) -> list[tuple[Sample, str]]:
 
     Basic lines are matched by image key. Complex lines, whose image keys repeat, are matched
     by line order, and each line's key must equal the release's key at that position. A line
-    that matches nothing, a duplicate, or a value that is not a string is a `DataError`.
+    that matches nothing, a duplicate, an unsafe image key, or a value that is not a string is a
+    `DataError`; so is anything the shared JSON reader refuses (a lone surrogate, say).
     """
     samples: Sequence[Sample] = dataset.samples
     answers: list[tuple[Sample, str]] = []
@@ -95,6 +98,9 @@ def read_reference(path: Path, dataset: Dataset) -> list[tuple[Sample, str]]:
         if len(pairs) != 1:
             raise DataError(path, "expected one {image: answer} pair per line", line=number)
         ((image, answer),) = pairs
+        problem = key_problem(image)
+        if problem:
+            raise DataError(path, problem, line=number, key=image)
         if not isinstance(answer, str):
             raise DataError(
                 path,
@@ -133,9 +139,12 @@ def read_reference(path: Path, dataset: Dataset) -> list[tuple[Sample, str]]:
 
 def import_answers(store: Store, path: Path, run: str, label: str, dataset: Dataset) -> int:
     """Bring answers produced elsewhere (reference format) into the store as run `run`.
-    Everything is checked before anything is written; re-importing replaces, never duplicates.
+    Everything is checked before anything is written, the run included: a file that fails,
+    or holds no answer, leaves the store as it was. Re-importing replaces, never duplicates.
     """
     answers = read_reference(path, dataset)
+    if not answers:
+        raise DataError(path, "no answers (expected one {image: answer} per line)")
     config = RunConfig(
         model=label,
         split=dataset.split,
@@ -145,8 +154,7 @@ def import_answers(store: Store, path: Path, run: str, label: str, dataset: Data
         dataset=dataset.fingerprint,
         package_version=__version__,
     )
-    store.ensure_run(run, config)
-    store.put_generations(
+    generations = [
         Generation(
             run=run,
             sample_id=s.id,
@@ -157,5 +165,8 @@ def import_answers(store: Store, path: Path, run: str, label: str, dataset: Data
             prompt="",
         )
         for s, answer in answers
-    )
-    return len(answers)
+    ]
+    with writer_lock(store.workspace, "run", run):
+        store.ensure_run(run, config)
+        store.put_generations(generations)
+    return len(generations)
