@@ -14,10 +14,10 @@ pytest.importorskip("matplotlib.figure")  # loads the font cache before tests mo
 from PIL import Image
 
 from eibench.errors import EIBenchError
+from eibench.metrics.agreement import pearson
 from eibench.report.data import AgreementPair, Cell, CostPoint, ReportData
 from eibench.report.plots import (
     make_plots,
-    pearson,
     plot_agreement,
     plot_categories,
     plot_cost,
@@ -209,7 +209,7 @@ def test_agreement_title_gives_pearson_r(out: Path) -> None:
 
 def test_agreement_with_constant_scores_has_no_r(out: Path) -> None:
     pair = AgreementPair(run="r", judging_a="A", judging_b="B", a=[1.0, 1.0, 1.0], b=[0, 0.5, 1])
-    assert pearson(pair.a, pair.b) is None
+    assert math.isnan(pearson(pair.a, pair.b))
     [svg] = plot_agreement([pair], out, ["svg"])
     assert "Pearson r = n/a" in _svg_text(svg)
 

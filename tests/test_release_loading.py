@@ -8,6 +8,7 @@ from pathlib import Path
 
 from eibench.data import load_basic, load_complex, load_split, resolve_data_dir, sample_id
 from eibench.data.stats import split_stats
+from eibench.data.triggers import numbered
 from tests.cli import invoke
 
 
@@ -61,7 +62,7 @@ def test_basic_samples_follow_release_order_and_join_by_key(release_dir: Path) -
     assert samples[0].image == key
     assert samples[0].question == question
     truth = json.loads((release_dir / "EI_Basic/basic_ground_truth.json").read_text())
-    assert samples[0].numbered_triggers() == truth[key].strip()
+    assert numbered(samples[0].triggers) == truth[key].strip()
 
 
 def test_sample_fields_are_derived_from_the_key(release_dir: Path) -> None:

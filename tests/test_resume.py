@@ -75,8 +75,9 @@ def test_kill_9_then_rerun_finishes_with_exactly_one_generation_per_sample(
     assert len({sample for sample, _ in rows}) == 1615
     assert {status for _, status in rows} == {"ok"}
     resent = server.count - sent_before
-    # the rerun asks only for what was not committed (calls in flight at the kill are redone)
-    assert 1615 - committed <= resent <= 1615 - committed + 16 + 16
+    # the rerun asks only for what was not committed (calls in flight at the kill are redone;
+    # an answer cached in the instant before the kill, but not yet committed, is not asked again)
+    assert 1615 - committed - 16 <= resent <= 1615 - committed + 16 + 16
 
 
 def test_hf_model_answers_through_the_real_transformers_path(

@@ -4,6 +4,7 @@ and links that cannot be written out never leave a campaign nobody can open."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -62,12 +63,13 @@ def test_export_never_writes_outside_its_folder_for_an_old_store(
 ) -> None:
     ws, out = tmp_path / "a" / "ws", tmp_path / "a" / "out"
     assert invoke(capsys, *create_args(ws, release_dir, "pwn,ok", "--name", "c")).code == 0
-    with Store.open(ws) as store:  # as a store made before names were checked could hold
-        db = store.connection
+    # as a store made before names were checked could hold
+    with contextlib.closing(sqlite3.connect(ws / "eibench.sqlite")) as db, db:
         record = json.loads(db.execute("SELECT record FROM review_campaigns").fetchone()[0])
         record["raters"] = ["../../../outside/pwn", "ok"]
         db.execute("UPDATE review_campaigns SET record = ?", (json.dumps(record),))
         db.execute("UPDATE review_raters SET rater = '../../../outside/pwn' WHERE rater = 'pwn'")
+    with Store.open(ws) as store:
         for item in items(store, "c"):
             for rater in ("../../../outside/pwn", "ok"):
                 add_response(store, "c", Response(kind="rate", rater=rater, item_id=item.item_id,
@@ -159,7 +161,9 @@ def test_a_workspace_made_before_sessions_and_revocation_keeps_working(
     made = invoke(capsys, *create_args(ws, release_dir, "a", "--name", "c"))
     assert made.code == 0, made.err
     with sqlite3.connect(ws / "eibench.sqlite") as db:  # the review tables of older versions
-        db.executescript("DROP TABLE review_sessions; DROP TABLE review_revoked;")
+        db.executescript(
+            "DROP TABLE review_sessions; DROP TABLE review_revoked; PRAGMA user_version = 0;"
+        )
     with Server(create_app(ws, None, None)) as server:
         cookie, _ = signin(Site(server.url, ws, ["c"]), links_of(made.out)["a"])
         assert httpx.get(f"{server.url}/task/0", headers=cookie).status_code == 200

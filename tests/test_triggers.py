@@ -1,8 +1,11 @@
-"""Parsing numbered trigger lists."""
+"""Trigger lists as text: parsing, writing and comparison keys."""
 
 from __future__ import annotations
 
+import pytest
+
 from eibench.data import parse_triggers
+from eibench.data.triggers import loose_trigger_key, numbered, trigger_key
 
 
 def test_numbered_list_is_split_into_items() -> None:
@@ -40,3 +43,39 @@ def test_numbers_inside_text_are_kept_verbatim() -> None:
 
 def test_only_empty_items_give_no_triggers() -> None:
     assert parse_triggers("1. \n2.\n") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Smiling face.", "smiling face"),
+        ("  1.  Smiling   face!! ", "smiling face"),
+        ("2) The crowd cheers", "the crowd cheers"),
+        ("(3) The crowd cheers;", "the crowd cheers"),
+        ("- **Tears** on her face...", "tears on her face"),
+        ("• b) Trigger 4: A gift", "a gift"),
+        ('"Her dog is lost."', "her dog is lost"),
+        ("3 people are smiling.", "3 people are smiling"),
+        ("A.I. robot", "a.i. robot"),
+        ("   ", ""),
+        ("7.", ""),
+        ("-", ""),
+    ],
+)
+def test_loose_trigger_key_strips_numbering_case_and_punctuation(text: str, expected: str) -> None:
+    assert loose_trigger_key(text) == expected
+
+
+def test_numbered_writes_release_lines_verbatim_or_stripped() -> None:
+    text = numbered(["A smile.", " A gift "])
+    assert text == "1. A smile.\n2.  A gift "
+    assert numbered(["A smile.", " A gift "], strip=True) == "1. A smile.\n2. A gift"
+    assert parse_triggers(text) == ["A smile.", "A gift"]
+    assert numbered([]) == ""
+
+
+def test_trigger_key_ignores_case_spacing_and_final_punctuation() -> None:
+    assert trigger_key("A  Raised\tFist.") == trigger_key("a raised fist") == "a raised fist"
+    assert trigger_key("Why is she sad?!") == "why is she sad?!"
+    assert trigger_key("Why is she sad? !", trailing=".?!;, ") == "why is she sad"
+    assert trigger_key("A fist .") == "a fist"

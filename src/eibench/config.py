@@ -1,4 +1,5 @@
-"""The user's config file: API keys (`[keys]`) and token prices (`[prices]`).
+"""The user's config file: API keys (`[keys]`) and token prices (`[prices]`, which
+`eibench.runner.cost.prices` reads).
 
 `$EIBENCH_CONFIG`, else `<user config dir>/eibench/config.toml`, e.g.::
 
@@ -63,9 +64,3 @@ def load_config() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
 
-
-def prices() -> dict[str, Any]:
-    """The `[prices]` table as `Price` records keyed by model spec."""
-    from eibench.runner.cost import price_table
-
-    return dict(price_table(load_config().get("prices", {}), origin=str(config_path())))

@@ -8,9 +8,7 @@ same command and redoes nothing that finished.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -22,11 +20,10 @@ from eibench.data.files import iter_jsonl, read_text, split_lines
 from eibench.data.images import ImageError, key_problem
 from eibench.data.schema import emotion_of
 from eibench.errors import DataError, EIBenchError
-from eibench.models.base import GenerationParams, Usage
+from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
-from eibench.runner.calls import FATAL, CachedCaller, drain
-from eibench.runner.progress import RunProgress
-from eibench.runner.retry import RetryPolicy
+from eibench.runner.calls import CachedCaller
+from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
 from eibench.store import Store
 from eibench.store.annotations import annotation_statuses, put_annotations
 from eibench.store.locks import writer_lock
@@ -73,17 +70,17 @@ class AnnotateRequest(BaseModel):
     use_cache: bool = True
     encoder: bool = Field(False, description="load MiniLM for dedupe by meaning and novelty")
 
+    def job_options(self) -> JobOptions:
+        return JobOptions(
+            concurrency=self.concurrency,
+            timeout=max(self.vlm_options.timeout, self.llm_options.timeout),
+            max_attempts=self.max_attempts,
+            retry_failed=self.retry_failed,
+            use_cache=self.use_cache,
+        )
 
-@dataclass
-class AnnotateSummary:
-    selected: int = 0
-    skipped: int = 0
-    ok: int = 0
-    failed: int = 0
-    usage: Usage = field(default_factory=Usage)
-    requests: int = 0
-    seconds: float = 0.0
-    stopped: str | None = None
+
+AnnotateSummary = Tally  # what one `annotate` did
 
 
 def collect_items(request: AnnotateRequest) -> list[Item]:
@@ -152,32 +149,27 @@ def annotate(request: AnnotateRequest, console: Console | None = None) -> Annota
     """Annotate the request's items that are not done yet (and failed ones with retry)."""
     parse_spec(request.vlm)
     parse_spec(request.llm)
-    if request.concurrency < 1:
-        raise EIBenchError("--concurrency must be at least 1")
+    request.job_options().check()
     items = collect_items(request)
-    started = time.perf_counter()
-    with Store.open(request.workspace) as store, writer_lock(
-        store.workspace, "annotation batch", request.batch
+    with (
+        Store.open(request.workspace) as store,
+        writer_lock(store.workspace, "annotation batch", request.batch),
     ):
         statuses = annotation_statuses(store, request.batch)
         todo = [
             i for i in items
             if statuses.get(i.id) is None or (request.retry_failed and statuses[i.id] == "failed")
         ]  # fmt: skip
-        summary = AnnotateSummary(selected=len(items), skipped=len(items) - len(todo))
+        summary = Tally(selected=len(items), skipped=len(items) - len(todo))
         if todo:
-            asyncio.run(_annotate(request, store, todo, summary, console))
-    summary.seconds = time.perf_counter() - started
+            work = StageRun(
+                f"annotate {request.batch}", todo, lambda caller: _stage(request, store, caller)
+            )
+            run_stage(work, store, request.job_options(), summary, console)
     return summary
 
 
-async def _annotate(
-    request: AnnotateRequest,
-    store: Store,
-    todo: list[Item],
-    summary: AnnotateSummary,
-    console: Console | None,
-) -> None:
+def _stage(request: AnnotateRequest, store: Store, caller: CachedCaller) -> _Annotating:
     vlm = load_model(request.vlm, request.vlm_options)
     llm = vlm if request.llm == request.vlm else load_model(request.llm, request.llm_options)
     encoder = None
@@ -192,36 +184,34 @@ async def _annotate(
         verify=request.verify,
         max_image_side=request.max_image_side,
     )
-    with RunProgress(f"annotate {request.batch}", len(todo), console) as progress:
-        caller = CachedCaller(
-            store, progress, concurrency=request.concurrency,
-            policy=RetryPolicy(
-                max_attempts=request.max_attempts,
-                timeout=max(request.vlm_options.timeout, request.llm_options.timeout),
-            ),
-            use_cache=request.use_cache,
-        )  # fmt: skip
-        pipeline = Pipeline(
-            store, caller, CFSAModels(vlm, llm, request.params, encoder), options, request.images
-        )
+    models = CFSAModels(vlm, llm, request.params, encoder)
+    return _Annotating(request, store, Pipeline(store, caller, models, options, request.images))
 
-        async def handle(item: Item) -> None:
-            annotation = await annotate_item(pipeline, request, item)
-            if caller.stopped is not None and annotation.error_kind in FATAL:
-                return  # left to do: redone once the problem is fixed
-            put_annotations(store, [annotation])
-            summary.ok += annotation.status == "draft"
-            summary.failed += annotation.status == "failed"
-            summary.usage = summary.usage + annotation.usage
-            progress.advance(annotation.status == "draft", annotation.usage)
 
-        try:
-            await drain(todo, request.concurrency, handle, lambda: caller.stopped is not None)
-        finally:
-            await vlm.aclose()
-            if llm is not vlm:
-                await llm.aclose()
-    summary.requests, summary.stopped = caller.requests, caller.stopped
+@dataclass
+class _Annotating:
+    """The stage: CFSA over one image, its draft annotation stored."""
+
+    request: AnnotateRequest
+    store: Store
+    pipeline: Pipeline
+
+    async def work(self, item: Item) -> Annotation:
+        return await annotate_item(self.pipeline, self.request, item)
+
+    def error_kind(self, annotation: Annotation) -> str | None:
+        return annotation.error_kind
+
+    def commit(self, annotation: Annotation) -> Outcome:
+        put_annotations(self.store, [annotation])
+        ok = annotation.status == "draft"
+        return Outcome(ok=int(ok), failed=int(not ok), usage=annotation.usage)
+
+    async def aclose(self) -> None:
+        vlm, llm = self.pipeline.models.vlm, self.pipeline.models.llm
+        await vlm.aclose()
+        if llm is not vlm:
+            await llm.aclose()
 
 
 async def annotate_item(pipeline: Pipeline, request: AnnotateRequest, item: Item) -> Annotation:

@@ -15,15 +15,12 @@ from eibench.atomic import write_text
 from eibench.cfsa.records import Annotation, StageRecord
 from eibench.data.files import iter_jsonl_dicts
 from eibench.data.images import key_problem
+from eibench.data.triggers import numbered
 from eibench.errors import DataError, EIBenchError
 from eibench.store import Store
 from eibench.store.annotations import load_annotations, put_annotations, put_stage, stages
 
 EXPORTED_STATUSES = ("draft", "reviewed")
-
-
-def _numbered(triggers: Sequence[str]) -> str:
-    return "\n".join(f"{i}. {t}" for i, t in enumerate(triggers, 1))
 
 
 def _owner(a: Annotation) -> str:
@@ -47,7 +44,7 @@ def export_release(
     if not picked:
         raise EIBenchError(f"batch {batch!r} has no annotation with status {'/'.join(statuses)}")
     complex_lines = [
-        json.dumps({a.image: {a.question: _numbered(a.triggers)}}, ensure_ascii=False)
+        json.dumps({a.image: {a.question: numbered(a.triggers)}}, ensure_ascii=False)
         for a in picked
     ]
     write_text(out / "EI_Complex" / "ec_complex.jsonl", "\n".join(complex_lines) + "\n")
@@ -55,7 +52,7 @@ def export_release(
     if repeated:
         return len(picked), 0
     user = "".join(json.dumps({a.image: a.question}, ensure_ascii=False) + "\n" for a in picked)
-    truth = {a.image: _numbered(a.triggers) for a in picked}
+    truth = {a.image: numbered(a.triggers) for a in picked}
     write_text(out / "EI_Basic" / "basic_ground_truth.json", json.dumps(truth, ensure_ascii=False))
     write_text(out / "EI_Basic" / "user.jsonl", user)
     return len(picked), len(picked)

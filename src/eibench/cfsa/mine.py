@@ -4,22 +4,21 @@ frequent clusters become the general question set."""
 
 from __future__ import annotations
 
-import asyncio
 import random
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
 from eibench.cfsa import stages as st
-from eibench.cfsa.refine import QuestionCluster, cluster_questions
+from eibench.cfsa.similarity import QuestionCluster, cluster_questions
 from eibench.data.images import ImageError
-from eibench.models.base import ChatRequest, GenerationParams, ModelCallError, Usage
+from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError
 from eibench.models.clean import clean_text
+from eibench.models.images import image_part
 from eibench.models.registry import ModelOptions, load_model, parse_spec
-from eibench.runner.calls import CachedCaller, drain
-from eibench.runner.progress import RunProgress
-from eibench.runner.retry import RetryPolicy
-from eibench.settings.media import image_part
+from eibench.runner.calls import CachedCaller
+from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
 from eibench.store import Store
 
 
@@ -43,32 +42,51 @@ def mine_questions(
     chosen = keys
     if sample and sample < len(keys):
         chosen = sorted(random.Random(seed).sample(keys, sample))
-    proposed: list[str] = []
-
-    async def work(store: Store, progress: RunProgress) -> None:
-        model_options = options or ModelOptions()
-        model = load_model(llm, model_options)
-        policy = RetryPolicy(timeout=model_options.timeout)
-        caller = CachedCaller(store, progress, concurrency=concurrency, policy=policy)
-
-        async def handle(key: str) -> None:
-            try:
-                messages = st.mine_messages(image_part(images, key, 768), per_image)
-                request = ChatRequest(messages=messages, params=GenerationParams())
-                called = await caller.call(model, request)
-            except (ModelCallError, ImageError):  # this image proposes nothing; the rest go on
-                progress.advance(False, Usage())
-                return
-            proposed.extend(st.parse_questions(clean_text(called.response.text), per_image))
-            progress.advance(True, called.response.usage)
-
-        try:
-            await drain(chosen, concurrency, handle, lambda: caller.stopped is not None)
-        finally:
-            await model.aclose()
-
-    with Store.open(workspace) as store, RunProgress("mine questions", len(chosen), console) as p:
-        asyncio.run(work(store, p))
+    model_options = options or ModelOptions()
+    stage = _Proposing(images, per_image, load_model(llm, model_options))
+    job = JobOptions(concurrency=concurrency, timeout=model_options.timeout)
+    with Store.open(workspace) as store:
+        run_stage(StageRun("mine questions", chosen, stage.bind), store, job, Tally(), console)
     from eibench.embed import load_encoder
 
-    return cluster_questions(proposed, load_encoder(), k), len(proposed)
+    return cluster_questions(stage.proposed, load_encoder(), k), len(stage.proposed)
+
+
+@dataclass
+class _Proposing:
+    """The stage: ask the model for open questions about one image; nothing is stored but the
+    call cache, so a rerun asks nothing again."""
+
+    images: Path
+    per_image: int
+    model: ChatModel
+    proposed: list[str] = field(default_factory=list)
+    caller: CachedCaller | None = None
+
+    def bind(self, caller: CachedCaller) -> _Proposing:
+        self.caller = caller
+        return self
+
+    async def work(self, key: str) -> list[str] | ModelCallError | ImageError:
+        assert self.caller is not None
+        try:
+            messages = st.mine_messages(image_part(self.images, key, 768), self.per_image)
+            request = ChatRequest(messages=messages, params=GenerationParams())
+            called = await self.caller.call(self.model, request)
+        except (ModelCallError, ImageError) as exc:  # this image proposes nothing
+            return exc
+        return st.parse_questions(clean_text(called.response.text), self.per_image)
+
+    def error_kind(self, result: list[str] | ModelCallError | ImageError) -> str | None:
+        if isinstance(result, ModelCallError):
+            return result.kind
+        return "input" if isinstance(result, ImageError) else None
+
+    def commit(self, result: list[str] | ModelCallError | ImageError) -> Outcome:
+        if not isinstance(result, list):
+            return Outcome(failed=1)
+        self.proposed.extend(result)
+        return Outcome(ok=1)
+
+    async def aclose(self) -> None:
+        await self.model.aclose()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from eibench.cfsa import stages as st
 from eibench.cfsa.records import Role, StageRecord
-from eibench.cfsa.refine import dedupe_triggers, novelty, should_continue
+from eibench.cfsa.similarity import dedupe_triggers, novelty, should_continue
 from eibench.embed.encoder import Encoder
 from eibench.models.base import (
     ChatModel,
@@ -32,8 +32,8 @@ from eibench.models.base import (
     Usage,
 )
 from eibench.models.clean import clean_text
+from eibench.models.images import image_part
 from eibench.runner.calls import CachedCaller, gather_or_cancel
-from eibench.settings.media import image_part
 from eibench.store import Store
 from eibench.store.annotations import put_stage, stored_stage
 
@@ -236,8 +236,3 @@ def _triggers(summary: str) -> list[str]:
         return st.parse_summary(summary)
     except ValueError:
         return []
-
-
-def numbered(triggers: Sequence[str]) -> str:
-    """The trigger list as an answer: `1. trigger` lines."""
-    return "\n".join(f"{i}. {t}" for i, t in enumerate(triggers, 1))

@@ -11,6 +11,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Sequence
 
+from eibench.data.triggers import trigger_key
 from eibench.models.base import ImagePart, Message, TextPart
 from eibench.models.clean import clean_text
 from eibench.settings.prompts import render, version
@@ -254,10 +255,6 @@ def _list_items(text: str) -> list[str]:
     return [item for item in cleaned if item and not item.endswith(":")]
 
 
-def _key(text: str) -> str:
-    return " ".join(text.casefold().split()).rstrip(".?!;, ")
-
-
 _PAIRS = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}
 _OPENERS = {close: open_ for open_, close in _PAIRS.items()}
 
@@ -352,7 +349,7 @@ def _distinct(texts: Iterable[str]) -> list[str]:
     """`texts` in order, without repeats (ignoring case, spacing and final punctuation)."""
     first: dict[str, str] = {}
     for text in texts:
-        first.setdefault(_key(text), text)
+        first.setdefault(trigger_key(text, trailing=".?!;, "), text)
     return [text for key, text in first.items() if key]
 
 

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, track
 from rich.table import Table
 
 from eibench.cli.console import err, out
-from eibench.cli.options import DataOption, ImagesOption, SplitChoice, SplitOption, load_splits
+from eibench.cli.options import DataOption, ImagesOption, SplitOption, load_splits
 from eibench.data.check import check_dataset, exit_code
 from eibench.data.download import download_release
 from eibench.data.export import export_samples
@@ -112,7 +112,7 @@ def _histogram_table(split: str, stats: SplitStats) -> Table:
 @data_app.command()
 def stats(
     data: DataOption = None,
-    split: SplitOption = SplitChoice.all,
+    split: SplitOption = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Samples, triggers, triggers per sample and question length by split, emotion, source."""
@@ -130,7 +130,7 @@ def stats(
 def check(
     data: DataOption = None,
     images: ImagesOption = None,
-    split: SplitOption = SplitChoice.all,
+    split: SplitOption = "all",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the findings as JSON lines.")
     ] = False,
@@ -178,7 +178,7 @@ def export(
     ],
     data: DataOption = None,
     images: ImagesOption = None,
-    split: SplitOption = SplitChoice.all,
+    split: SplitOption = "all",
 ) -> None:
     """Write one record per sample: id, split, image, source, emotion, question, triggers."""
     samples = [s for d in load_splits(data, split) for s in d.samples]

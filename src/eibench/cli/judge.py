@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,23 +21,17 @@ from eibench.cli.options import (
     WorkspaceOption,
 )
 from eibench.errors import EIBenchError
-from eibench.judges.protocols import SEMANTIC
-from eibench.judges.run import JudgeRequest, JudgeSummary, judge_run
+from eibench.judges.protocols import SEMANTIC, ProtocolName
+from eibench.judges.run import JudgeRequest, JudgeSummary
+from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
 
 JUDGE_PANEL = "Judge"
 
 
-class ProtocolChoice(str, Enum):
-    semantic = "semantic"
-    paper_llama3 = "paper-llama3"
-    paper_chatgpt = "paper-chatgpt"
-    triggers = "triggers"
-
-
 ProtocolOption = Annotated[
-    ProtocolChoice,
+    ProtocolName,
     typer.Option(
         help="semantic: offline embedding judge (no model needed); paper-llama3 / "
         "paper-chatgpt: the release's judge prompts, {score: c/t}; triggers: structured "
@@ -78,7 +71,7 @@ judge_app = typer.Typer(
 def judge(
     ctx: typer.Context,
     run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
-    protocol: ProtocolOption = ProtocolChoice.semantic,
+    protocol: ProtocolOption = SEMANTIC,
     judges: JudgesOption = None,
     panel: PanelOption = None,
     judge_base_url: Annotated[
@@ -142,24 +135,24 @@ def judge(
         return
     if run is None:
         raise EIBenchError("pass --run NAME (see eibench judge --help)")
-    from eibench.config import prices
     from eibench.judges.panel import read_panel
+    from eibench.runner.cost import prices
 
     chosen: list[tuple[str | None, list[str]]] = [(j, judge_base_url or []) for j in judges or []]
     if panel is not None:
         spec = read_panel(panel)
-        if spec.protocol is not None and spec.protocol != protocol.value:
-            protocol = ProtocolChoice(spec.protocol)
+        if spec.protocol is not None:
+            protocol = spec.protocol
         chosen += [(j.spec, j.base_url) for j in spec.judge]
     if not chosen:
         chosen = [(None, [])]
-    if protocol.value == SEMANTIC and len(chosen) > 1:
+    if protocol == SEMANTIC and len(chosen) > 1:
         raise EIBenchError("the semantic protocol takes one encoder, not a panel")
     failed = False
     for spec_name, base_urls in chosen:
         request = JudgeRequest(
             run=run,
-            protocol=protocol.value,
+            protocol=protocol,
             judge=spec_name,
             data=data,
             workspace=workspace,
@@ -177,7 +170,7 @@ def judge(
             coherence_encoder=coherence_encoder,
             price=prices().get(spec_name) if spec_name else None,
         )
-        summary = judge_run(request, console=err)
+        summary = judge_and_measure(request, console=err)
         _print_summary(run, summary)
         if summary.stopped:
             raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -12,7 +11,7 @@ from eibench.data import SPLITS, Dataset, load_split, resolve_data_dir
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.experiments.config import MAX_CONCURRENCY
-from eibench.models.registry import base_url_problem
+from eibench.models.options import base_url_problem
 
 DataOption = Annotated[
     Path | None,
@@ -33,10 +32,8 @@ ImagesOption = Annotated[
 ]
 
 
-class SplitChoice(str, Enum):
-    basic = "basic"
-    complex = "complex"
-    all = "all"
+SplitChoice = Literal[Split, "all"]
+"""A split (`data.schema.Split`), or all of them."""
 
 
 SplitOption = Annotated[SplitChoice, typer.Option("--split", help="Which split to use.")]
@@ -45,7 +42,7 @@ SplitOption = Annotated[SplitChoice, typer.Option("--split", help="Which split t
 def load_splits(data: Path | None, split: SplitChoice) -> list[Dataset]:
     """Resolve the data folder and load the chosen split(s)."""
     root = resolve_data_dir(data)
-    chosen: tuple[Split, ...] = SPLITS if split is SplitChoice.all else (split.value,)  # type: ignore[assignment]
+    chosen: tuple[Split, ...] = SPLITS if split == "all" else (split,)
     return [load_split(root, name) for name in chosen]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from enum import Enum
 from typing import Annotated
 
 import typer
@@ -23,33 +22,17 @@ from eibench.cli.options import (
     WorkspaceOption,
     checked_base_urls,
 )
+from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
 from eibench.runner.benchmark import RunRequest, run_benchmark
+from eibench.settings.kinds import SettingName
+from eibench.settings.prompts import PersonaName
 from eibench.store import Store
 
 MODEL_PANEL = "Model"
 SAMPLES_PANEL = "Samples"
-
-
-class SplitName(str, Enum):
-    basic = "basic"
-    complex = "complex"
-
-
-class SettingChoice(str, Enum):
-    user = "user"
-    cot = "cot"
-    caption = "caption"
-    cfsa = "cfsa"
-
-
-class PersonaChoice(str, Enum):
-    emotion = "emotion"
-    assistant = "assistant"
-    architecture = "architecture"
-    none = "none"
 
 
 def _ids(values: list[str]) -> list[str]:
@@ -64,17 +47,17 @@ def run(
             rich_help_panel=MODEL_PANEL,
         ),
     ] = "prior",
-    split: Annotated[SplitName, typer.Option(help="Benchmark split.")] = SplitName.basic,
+    split: Annotated[Split, typer.Option(help="Benchmark split.")] = "basic",
     setting: Annotated[
-        SettingChoice,
+        SettingName,
         typer.Option(
             help="user: the question; cot: + step by step; caption: + a caption; cfsa: the "
             "CFSA pipeline (self-ask stages, then a trigger list) with the model as the VLM."
         ),
-    ] = SettingChoice.user,
+    ] = "user",
     persona: Annotated[
-        PersonaChoice, typer.Option(help="Persona prefix of the prompt (the paper's: emotion).")
-    ] = PersonaChoice.emotion,
+        PersonaName, typer.Option(help="Persona prefix of the prompt (the paper's: emotion).")
+    ] = "emotion",
     text_only: Annotated[
         bool,
         typer.Option("--text-only", help="caption setting: send caption + question, no image."),
@@ -185,7 +168,7 @@ def run(
 ) -> None:
     """Answer the benchmark with a model. Re-run the same command to resume: only what is
     missing is done (and what failed, with --retry-failed)."""
-    from eibench.config import prices
+    from eibench.runner.cost import prices
 
     options = ModelOptions(
         base_urls=base_url or [],
@@ -197,9 +180,9 @@ def run(
     )
     request = RunRequest(
         model=model,
-        split=split.value,
-        setting=setting.value,
-        persona=persona.value,
+        split=split,
+        setting=setting,
+        persona=persona,
         text_only=text_only,
         captioner=captioner,
         cfsa_llm=cfsa_llm,

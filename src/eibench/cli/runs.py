@@ -12,8 +12,8 @@ from rich.table import Table
 
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, WorkspaceOption
-from eibench.cli.run import SplitName
 from eibench.data import load_split, resolve_data_dir
+from eibench.data.schema import Split
 from eibench.store import Store
 from eibench.store.exchange import export_run, import_answers
 
@@ -88,16 +88,14 @@ def import_(
     ],
     run: Annotated[str, typer.Option("--run", help="Run name to create or replace.")],
     model: Annotated[str, typer.Option("--model", help="A label for the model that answered.")],
-    split: Annotated[SplitName, typer.Option(help="Which split the answers are for.")],
+    split: Annotated[Split, typer.Option(help="Which split the answers are for.")],
     workspace: WorkspaceOption = None,
     data: DataOption = None,
 ) -> None:
     """Bring answers produced elsewhere into the store, so that they can be judged."""
-    dataset = load_split(resolve_data_dir(data), split.value)
+    dataset = load_split(resolve_data_dir(data), split)
     with Store.open(workspace) as store:
         count = import_answers(store, file, run, model, dataset)
     err.print(f"imported {count:,} answer(s) into run {escape(run)!s}")
     if count < len(dataset.samples):
-        err.print(
-            f"{len(dataset.samples) - count:,} {split.value} sample(s) have no answer in the file"
-        )
+        err.print(f"{len(dataset.samples) - count:,} {split} sample(s) have no answer in the file")

@@ -12,9 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from eibench.cli.console import out
-from eibench.cli.judge import JudgesOption, ProtocolChoice
+from eibench.cli.judge import JudgesOption
 from eibench.cli.options import DataOption, SplitChoice, SplitOption, WorkspaceOption
 from eibench.errors import EIBenchError
+from eibench.judges.protocols import ProtocolName
 from eibench.metrics.scores import Mean, Row, ScorePolicy
 
 POLICY_PANEL = "Scoring"
@@ -119,7 +120,7 @@ def score(
     run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
     judges: JudgesOption = None,
     protocol: Annotated[
-        ProtocolChoice | None,
+        ProtocolName | None,
         typer.Option(help="Only this protocol's judgments.", show_default=False),
     ] = None,
     combine: Annotated[
@@ -143,7 +144,7 @@ def score(
             show_default=False,
         ),
     ] = None,
-    split: SplitOption = SplitChoice.basic,
+    split: SplitOption = "basic",
     unparsed_as_zero: UnparsedOption = False,
     denominator: DenominatorOption = DenominatorChoice.truth,
     resamples: ResamplesOption = 2000,
@@ -166,7 +167,7 @@ def score(
     result = score_run(
         run,
         judges=list(judges or []),
-        protocol=protocol.value if protocol else None,
+        protocol=protocol,
         data=data,
         workspace=workspace,
         policy=policy,
@@ -203,11 +204,11 @@ def _score_legacy(
     path: Path, data: Path | None, split: SplitChoice, policy: ScorePolicy, as_json: bool
 ) -> None:
     from eibench.data import load_split, resolve_data_dir
-    from eibench.judges.legacy import score_legacy
+    from eibench.judges.score_files import score_legacy
 
-    if split is SplitChoice.all:
+    if split == "all":
         raise EIBenchError("--legacy-file scores one split: --split basic or complex")
-    dataset = load_split(resolve_data_dir(data), split.value)
+    dataset = load_split(resolve_data_dir(data), split)
     rows = score_legacy(path, dataset, policy.resamples, policy.seed)
     if as_json:
         out.print_json(json.dumps([r.model_dump() for r in rows]))
@@ -237,7 +238,7 @@ def compare(
         str | None, typer.Option(help="Judge both runs were judged by.", show_default=False)
     ] = None,
     protocol: Annotated[
-        ProtocolChoice | None, typer.Option(help="Protocol.", show_default=False)
+        ProtocolName | None, typer.Option(help="Protocol.", show_default=False)
     ] = None,
     method: Annotated[
         MethodChoice, typer.Option(help="Paired test: sign-flip permutation or bootstrap.")
@@ -257,7 +258,7 @@ def compare(
         run_a,
         run_b,
         judge=judge,
-        protocol=protocol.value if protocol else None,
+        protocol=protocol,
         data=data,
         workspace=workspace,
         policy=_policy(unparsed_as_zero, denominator, 2000, seed),

@@ -77,10 +77,6 @@ class Sample(BaseModel):
             triggers=triggers,
         )
 
-    def numbered_triggers(self) -> str:
-        """The triggers as the release writes them: `1. ...` one per line."""
-        return "\n".join(f"{i}. {t}" for i, t in enumerate(self.triggers, 1))
-
 
 class Finding(BaseModel):
     """Something `eibench data check` reports: a warning (an oddity) or an error (a problem)."""

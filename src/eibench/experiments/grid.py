@@ -4,17 +4,18 @@ reported and the grid goes on with the others."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from rich.console import Console
 
 from eibench.errors import EIBenchError
 from eibench.experiments.config import Grid
-from eibench.judges.run import JudgeRequest, judge_run
+from eibench.judges.run import JudgeRequest
+from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
 from eibench.runner.benchmark import RunRequest, run_benchmark
+from eibench.slugs import slug
 
 
 @dataclass
@@ -27,7 +28,7 @@ class GridSummary:
 
 def run_name(grid: Grid, label: str, split: str, setting: str, persona: str) -> str:
     parts = [grid.name, label, split, setting] + ([] if persona == "emotion" else [persona])
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-")
+    return slug("-".join(parts))
 
 
 def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
@@ -72,7 +73,7 @@ def run_grid(grid: Grid, console: Console | None = None) -> GridSummary:
         for judge in grid.judges:
             what = f"{name} judged by {judge.judge or 'semantic'} ({judge.protocol})"
             try:
-                judged = judge_run(
+                judged = judge_and_measure(
                     JudgeRequest(
                         run=name, protocol=judge.protocol, judge=judge.judge, data=grid.data,
                         workspace=grid.workspace,

@@ -22,13 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eibench.config import read_toml
 from eibench.errors import DataError
-from eibench.models.registry import BaseUrl
+from eibench.judges.protocols import ProtocolName
+from eibench.models.options import BaseUrl
 from eibench.store import Judgment
 from eibench.validation import dotted, first_problem
 
 Combine = Literal["mean", "majority"]
-ProtocolName = Literal["semantic", "paper-llama3", "paper-chatgpt", "triggers"]
-"""The judge protocols (`judges.protocols.PROTOCOLS`), as a type for files that name one."""
 
 
 class PanelJudge(BaseModel):

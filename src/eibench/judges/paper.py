@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from eibench.data.schema import Split
+from eibench.data.triggers import numbered
 from eibench.judges.verdict import JudgeParseError, Verdict
 from eibench.models.base import GenerationParams, Message
 from eibench.settings.prompts import render, template, version
@@ -39,11 +40,6 @@ def prompt_version(protocol: str, split: Split) -> str:
         "judge/paper_suffix",
         "judge/paper_reask",
     )
-
-
-def numbered(triggers: Sequence[str]) -> str:
-    """The ground truth as the release writes it: `1. trigger` lines."""
-    return "\n".join(f"{i}. {t}" for i, t in enumerate(triggers, 1))
 
 
 def user_prompt(protocol: str, split: Split, answer: str, triggers: Sequence[str]) -> str:

@@ -9,9 +9,7 @@ each answer's long-term coherence and, on the complex split, its emotion sensiti
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -22,15 +20,14 @@ from eibench.data import load_split, resolve_data_dir
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
-from eibench.judges.protocols import SEMANTIC, LLMProtocol, check_protocol
+from eibench.judges.protocols import SEMANTIC, LLMProtocol, check_protocol, llm_protocol
 from eibench.judges.verdict import JudgeParseError, Verdict
 from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
 from eibench.models.registry import ModelOptions, load_model, parse_spec
-from eibench.runner.calls import FATAL, CachedCaller, drain
+from eibench.runner.calls import CachedCaller
 from eibench.runner.cost import Price
-from eibench.runner.progress import RunProgress
-from eibench.runner.retry import RetryPolicy
+from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
 from eibench.store.locks import writer_lock
@@ -62,22 +59,25 @@ class JudgeRequest(BaseModel):
     coherence_encoder: str | None = None
     price: Price | None = None
 
+    def job_options(self) -> JobOptions:
+        return JobOptions(
+            concurrency=self.concurrency,
+            adaptive=self.adaptive,
+            timeout=self.options.timeout,
+            max_attempts=self.max_attempts,
+            retry_failed=self.retry_failed,
+            use_cache=self.use_cache,
+            price=self.price,
+        )
+
 
 @dataclass
-class JudgeSummary:
+class JudgeSummary(Tally):
+    """What one `judge_run` did: the engine's tally, and which judging it was."""
+
     judge: str = ""
     protocol: str = ""
     answers: int = 0  # answered samples of the run
-    skipped: int = 0  # already judged before this invocation
-    ok: int = 0
-    unparsed: int = 0
-    failed: int = 0
-    cached: int = 0
-    requests: int = 0
-    usage: Usage = field(default_factory=Usage)
-    seconds: float = 0.0
-    cost: float | None = None
-    stopped: str | None = None
     coherence: int = 0  # answers whose coherence was computed now
 
 
@@ -112,10 +112,10 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
     check_protocol(request.protocol)
     if request.protocol != SEMANTIC and not request.judge:
         raise EIBenchError(f"the {request.protocol} protocol needs a judge model: pass --judge")
-    if request.concurrency < 1 or request.max_attempts < 1 or request.max_asks < 1:
-        raise EIBenchError("--concurrency, --max-attempts and --max-asks must be at least 1")
+    request.job_options().check()
+    if request.max_asks < 1:
+        raise EIBenchError("--max-asks must be at least 1")
     workspace = request.workspace or default_workspace()
-    started = time.perf_counter()
     job = f"{request.run} by {request.judge or request.protocol} ({request.protocol})"
     with Store.open(workspace) as store, writer_lock(workspace, "judging", job):
         dataset = run_dataset(store, request.run, request.data)
@@ -127,7 +127,6 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
         else:
             summary = _judge_llm(request, store, dataset, answers, console)
     summary.answers = len(answers)
-    summary.seconds = time.perf_counter() - started
     return summary
 
 
@@ -143,7 +142,7 @@ def _judge_llm(
 ) -> JudgeSummary:
     assert request.judge is not None
     parse_spec(request.judge)
-    protocol = LLMProtocol(request.protocol)
+    protocol = llm_protocol(request.protocol)
     params = protocol.params(request.params, request.paper_sampling)
     config = JudgingConfig(
         judge=request.judge,
@@ -156,52 +155,51 @@ def _judge_llm(
     store.ensure_judging(request.run, config, request.replace)
     states = store.judgment_states(request.run, config.judge, config.protocol)
     todo = todo_samples(answers, states, request.retry_failed)
-    summary = JudgeSummary(config.judge, config.protocol, skipped=len(answers) - len(todo))
+    summary = JudgeSummary(
+        selected=len(answers), skipped=len(answers) - len(todo), judge=config.judge,
+        protocol=config.protocol,
+    )  # fmt: skip
     if not todo:
         return summary
     model = load_model(request.judge, request.options)
     samples = dataset.by_id()
-    with RunProgress(f"judge {request.run}", len(todo), console, request.price) as progress:
-        caller = CachedCaller(
-            store,
-            progress,
-            concurrency=request.concurrency,
-            adaptive=request.adaptive,
-            policy=RetryPolicy(
-                max_attempts=request.max_attempts, timeout=request.options.timeout
-            ),
-            use_cache=request.use_cache,
-        )
+
+    def build(caller: CachedCaller) -> _LLMJudging:
         asker = _Asker(caller, model, protocol, params, request.max_asks, config)
+        return _LLMJudging(request.run, asker, samples, answers, store)
 
-        async def handle(sid: str) -> None:
-            judgment = await asker.judge(request.run, samples[sid], answers[sid])
-            if caller.stopped is not None and judgment.error_kind in FATAL:
-                return  # left unjudged: redone once the problem is fixed
-            store.put_judgments([judgment])
-            _count(summary, judgment)
-            usage = Usage() if judgment.cached else judgment.usage
-            progress.advance(judgment.status == "ok", usage)
-
-        async def work() -> None:
-            try:
-                await drain(todo, request.concurrency, handle, lambda: caller.stopped is not None)
-            finally:
-                await model.aclose()
-
-        asyncio.run(work())
-    summary.requests, summary.stopped = caller.requests, caller.stopped
-    summary.cost = None if request.price is None else request.price.cost(summary.usage)
-    return summary
+    work = StageRun(f"judge {request.run}", todo, build)
+    return run_stage(work, store, request.job_options(), summary, console)
 
 
-def _count(summary: JudgeSummary, judgment: Judgment) -> None:
-    summary.ok += judgment.status == "ok"
-    summary.unparsed += judgment.status == "judge_unparsed"
-    summary.failed += judgment.status == "failed"
-    summary.cached += judgment.cached
-    if not judgment.cached:
-        summary.usage = summary.usage + judgment.usage
+@dataclass
+class _LLMJudging:
+    """The stage: ask the judge about one answer, store its judgment."""
+
+    run: str
+    asker: _Asker
+    samples: dict[str, Sample]
+    answers: dict[str, Generation]
+    store: Store
+
+    async def work(self, sid: str) -> Judgment:
+        return await self.asker.judge(self.run, self.samples[sid], self.answers[sid])
+
+    def error_kind(self, judgment: Judgment) -> str | None:
+        return judgment.error_kind
+
+    def commit(self, judgment: Judgment) -> Outcome:
+        self.store.put_judgments([judgment])
+        return Outcome(
+            ok=int(judgment.status == "ok"),
+            unparsed=int(judgment.status == "judge_unparsed"),
+            failed=int(judgment.status == "failed"),
+            cached=int(judgment.cached),
+            usage=Usage() if judgment.cached else judgment.usage,
+        )
+
+    async def aclose(self) -> None:
+        await self.asker.model.aclose()
 
 
 @dataclass

@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from eibench.data.triggers import numbered
 from eibench.judges.json_reply import clip, find_json_object, json_kind
 from eibench.judges.verdict import JudgeParseError, TriggerEvidence, Verdict
 from eibench.models.base import GenerationParams, Message
@@ -101,17 +102,13 @@ def prompt_version() -> str:
     return version(SYSTEM_TEMPLATE, USER_TEMPLATE, REASK_TEMPLATE)
 
 
-def numbered(triggers: Sequence[str]) -> str:
-    """The ground truth as `1. trigger` lines."""
-    return "\n".join(f"{i}. {t.strip()}" for i, t in enumerate(triggers, 1))
-
-
 def build_messages(answer: str, triggers: Sequence[str]) -> list[Message]:
     """The system and user turns asking the judge to compare `answer` (inserted verbatim)
     with `triggers`, the sample's ground-truth list."""
     if not triggers:
         raise ValueError("no ground-truth triggers to judge against")
-    user = render(USER_TEMPLATE, answer=answer, triggers=numbered(triggers), n=str(len(triggers)))
+    listed = numbered(triggers, strip=True)
+    user = render(USER_TEMPLATE, answer=answer, triggers=listed, n=str(len(triggers)))
     return [
         Message.text("system", template(SYSTEM_TEMPLATE).strip()),
         Message.text("user", user.strip()),

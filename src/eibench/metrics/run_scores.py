@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from eibench.data.categories import OVERALL
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine, combine
@@ -146,7 +147,7 @@ def _panel(
     values = {judge: _values(js, policy) for judge, js in judgments.items()}
     panel_values = combine(judgments, values, how)
     shared = {s: j for s, j in next(iter(judgments.values())).items() if s in panel_values}
-    rows, macro = score_values(dataset, panel_values, generations, shared, policy, "Overall")
+    rows, macro = score_values(dataset, panel_values, generations, shared, policy, OVERALL)
     agreement = judge_agreement(values)
     return PanelScore(
         judges=[c.judge for c in chosen],
@@ -231,7 +232,7 @@ def compare_runs(
                 store.judgments(run, chosen[0].judge, chosen[0].protocol), generations
             )
             per_run.append(_values(judgments, policy))
-    groups = [*categories(dataset), ("Overall", [s.id for s in dataset.samples])]
+    groups = [*categories(dataset), (OVERALL, [s.id for s in dataset.samples])]
     rows = []
     for label, ids in groups:
         shared = [s for s in ids if s in per_run[0] and s in per_run[1]]

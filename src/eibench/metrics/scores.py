@@ -13,13 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from eibench.data.categories import CATEGORY_LABELS, OVERALL
 from eibench.data.load import Dataset
 from eibench.data.schema import BASIC_EMOTIONS
 from eibench.metrics.stats import Interval, bootstrap_macro, bootstrap_mean
 from eibench.store import Generation, Judgment
 from eibench.store.records import is_current
 
-CATEGORY_LABELS = {"happy": "Happy", "angry": "Angry", "sad": "Sadness", "excited": "Excitement"}
 Denominator = Literal["truth", "judge"]
 
 
@@ -109,7 +109,7 @@ def score_values(
     generations: Mapping[str, Generation],
     judgments: Mapping[str, Judgment],
     policy: ScorePolicy,
-    overall_label: str = "Overall",
+    overall_label: str = OVERALL,
 ) -> tuple[list[Row], Mean | None]:
     """Rows per category and overall, and the macro mean, of per-sample `values`."""
 

@@ -12,9 +12,19 @@ import hashlib
 import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from eibench.errors import EIBenchError
 from eibench.models.clean import without_surrogates
+from eibench.validation import describe
 
 Role = Literal["system", "user", "assistant"]
 
@@ -62,18 +72,33 @@ class Message(BaseModel):
         return [p for p in self.content if isinstance(p, ImagePart)]
 
 
-class GenerationParams(BaseModel):
-    """Sampling settings. The defaults are deterministic (temperature 0)."""
+class SamplingParams(BaseModel):
+    """How to sample, as a person chooses it (the CLI's flags, a grid's `params:`), with the
+    bounds a person can get wrong. The defaults are deterministic (temperature 0)."""
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = 0.0
-    max_tokens: int = 512
-    top_p: float | None = None
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
+    max_tokens: int = Field(512, ge=1)
+    top_p: float | None = Field(None, gt=0, le=1)
     seed: int | None = None
+
+
+class GenerationParams(SamplingParams):
+    """Everything that shapes sampling: the person's choices, and a reply schema (which
+    judges set). Out-of-bounds values are one-line `EIBenchError`s."""
+
     json_schema: dict[str, Any] | None = Field(
         default=None, description="ask for JSON matching this schema where the backend can"
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line(cls, data: Any, handler: ModelWrapValidatorHandler[GenerationParams]) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise EIBenchError(f"generation params: {describe(exc, cls)}") from None
 
 
 class ChatRequest(BaseModel):

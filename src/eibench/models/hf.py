@@ -13,10 +13,11 @@ import copy
 import importlib
 import io
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eibench.models.base import (
     ChatRequest,
@@ -27,7 +28,10 @@ from eibench.models.base import (
     TextPart,
     Usage,
 )
-from eibench.models.registry import ModelOptions
+from eibench.models.options import ModelOptions
+
+if TYPE_CHECKING:
+    from eibench.data.schema import Sample
 
 COLLECT_WINDOW_S = 0.005  # how long the first request of a batch waits for company
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -67,6 +71,11 @@ class HFChat:
         self._executor: ThreadPoolExecutor | None = None
         self._pending: list[_Pending] = []
         self._drainer: asyncio.Task[None] | None = None
+
+    @classmethod
+    def load(cls, name: str, options: ModelOptions, samples: Sequence[Sample] = ()) -> HFChat:
+        """The registry's way in: the model `name` (the split is not needed)."""
+        return cls(name, options)
 
     # -- the async side ------------------------------------------------------------------------
 

@@ -11,13 +11,11 @@ from collections import Counter
 from collections.abc import Sequence
 
 from eibench.data.schema import Sample
+from eibench.data.triggers import trigger_key
 from eibench.models.base import ChatRequest, ChatResponse, ModelCallError, Usage
+from eibench.models.options import ModelOptions
 
 TOP_K = 5
-
-
-def _norm(trigger: str) -> str:
-    return " ".join(trigger.casefold().rstrip(".").split())
 
 
 class PriorModel:
@@ -31,17 +29,22 @@ class PriorModel:
         for sample in samples:
             group = counts.setdefault((sample.split, sample.emotion), Counter())
             for trigger in sample.triggers:
-                self._wording.setdefault(_norm(trigger), trigger.strip().rstrip("."))
-            group.update({_norm(t) for t in sample.triggers})
+                self._wording.setdefault(trigger_key(trigger), trigger.strip().rstrip("."))
+            group.update({trigger_key(t) for t in sample.triggers})
         # Each group's triggers, most common first (ties by name), for leave-one-out look-ups.
         self._ranked = {
             group: sorted(c.items(), key=lambda item: (-item[1], item[0]))
             for group, c in counts.items()
         }
 
+    @classmethod
+    def load(cls, name: str, options: ModelOptions, samples: Sequence[Sample]) -> PriorModel:
+        """The registry's way in: `prior` answers from the split it is given."""
+        return cls(samples)
+
     def triggers_for(self, sample: Sample) -> list[str]:
         """The most common triggers of the sample's emotion, its own ground truth left out."""
-        own = {_norm(t) for t in sample.triggers}
+        own = {trigger_key(t) for t in sample.triggers}
         ranked = self._ranked.get((sample.split, sample.emotion), [])
         # Leaving the sample out lowers only its own triggers, by one, so the answer lies among
         # the first top_k + len(own) of the group's ranking.

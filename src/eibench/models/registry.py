@@ -1,94 +1,96 @@
-"""Model specs (`openai:MODEL`, `anthropic:MODEL`, `hf:ID_OR_DIR`, `prior`) to backends."""
+"""Model specs (`openai:MODEL`, `anthropic:MODEL`, `hf:ID_OR_DIR`, `prior`) to backends.
+
+A backend is a class registered under its spec's scheme. The built-in ones are registered as
+`module:Class` references and imported the first time a spec names them, so importing this
+module imports no SDK and no torch. Adding a backend is one module with a class that has a
+`load(name, options, samples)` class method, and one `register_backend` call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
-from urllib.parse import urlsplit
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
-    model_validator,
-)
+from dataclasses import dataclass
+from typing import Protocol
 
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatModel
-from eibench.validation import describe
+from eibench.models.options import BaseUrl, ModelOptions, base_url_problem, check_base_url
+from eibench.registry import Registry, or_list, resolve
 
-_URL_RULE = "a base URL must be http:// or https:// with a host"
-
-
-def base_url_problem(url: str) -> str | None:
-    """What is wrong with `url` as a server's base URL, or None. The URL itself is not
-    repeated: it may have been a secret from the environment put in the wrong place."""
-    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        return f"{_URL_RULE} (this one is empty or holds spaces or control characters)"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - a port that is not a number raises here
-    except ValueError:
-        return f"{_URL_RULE} (this one cannot be read as a URL)"
-    if parts.scheme not in ("http", "https"):
-        if parts.scheme and "//" in url:
-            return f"{_URL_RULE} (this one starts with {parts.scheme}:)"
-        return f"{_URL_RULE} (this one has no http:// or https://)"
-    if not parts.hostname:
-        return f"{_URL_RULE} (this one has no host)"
-    return None
+__all__ = [
+    "BACKENDS",
+    "BackendClass",
+    "BaseUrl",
+    "ModelOptions",
+    "Scheme",
+    "base_url_problem",
+    "check_base_url",
+    "load_model",
+    "parse_spec",
+    "register_backend",
+    "schemes",
+]
 
 
-def check_base_url(url: str) -> str:
-    """`url`, when it is a usable base URL; else `ValueError` (for pydantic fields)."""
-    problem = base_url_problem(url)
-    if problem is not None:
-        raise ValueError(problem)
-    return url
+class BackendClass(Protocol):
+    """What the registry needs of a backend class: a way to build a model for a spec."""
+
+    def load(self, name: str, options: ModelOptions, samples: Sequence[Sample]) -> ChatModel:
+        """The model for `name` (the spec after `scheme:`); `samples` is the split, for
+        backends that answer from it (`prior`)."""
+        ...
 
 
-BaseUrl = Annotated[str, AfterValidator(check_base_url)]
-"""An http(s) server URL with a host, e.g. http://gpu1:8000/v1."""
+@dataclass(frozen=True)
+class Scheme:
+    """One spec scheme: its backend, and how a spec of it is written (for messages)."""
+
+    backend: BackendClass | str  # the class, or `module:Class` imported on first use
+    usage: str  # "openai:MODEL"
+    needs_name: bool = True  # False: the spec is the bare scheme (`prior`)
+
+    def backend_class(self) -> BackendClass:
+        if isinstance(self.backend, str):
+            return resolve(self.backend)  # type: ignore[no-any-return]
+        return self.backend
 
 
-class ModelOptions(BaseModel):
-    """How to reach or run a model; nothing here shapes the answer, so none of it is cached on.
-
-    Every entry point (CLI flags, grids, panels) builds one, so bad options are refused here
-    too, as a one-line `EIBenchError`."""
-
-    base_urls: list[BaseUrl] = Field(
-        default_factory=list, description="replicas to spread calls over"
-    )
-    timeout: float = Field(120.0, description="seconds for one request")
-    device: str | None = Field(None, description="hf: cpu, cuda, cuda:1, mps; default: best found")
-    device_map: str | None = Field(None, description="hf: 'auto' to spread a large model over GPUs")
-    dtype: str = Field("auto", description="hf: auto, float32, float16, bfloat16")
-    batch_size: int = Field(8, description="hf: requests generated together")
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _one_line(cls, data: Any, handler: ModelWrapValidatorHandler[ModelOptions]) -> Any:
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            raise EIBenchError(f"model options: {describe(exc, cls)}") from None
+BACKENDS: Registry[Scheme] = Registry("model scheme")
 
 
-SCHEMES = ("openai", "anthropic", "hf", "prior")
+def register_backend(
+    scheme: str,
+    backend: BackendClass | str,
+    *,
+    usage: str | None = None,
+    needs_name: bool = True,
+    replace: bool = False,
+) -> Scheme:
+    """Make `scheme:NAME` specs load `backend` (a class, or `module:Class` imported when a spec
+    first names it). `usage` is how such a spec is written in messages (`scheme:NAME`)."""
+    entry = Scheme(backend, usage or (f"{scheme}:NAME" if needs_name else scheme), needs_name)
+    return BACKENDS.register(scheme, entry, replace=replace)
+
+
+register_backend("openai", "eibench.models.openai_compat:OpenAIChat", usage="openai:MODEL")
+register_backend("anthropic", "eibench.models.anthropic_api:AnthropicChat", usage="anthropic:MODEL")
+register_backend("hf", "eibench.models.hf:HFChat", usage="hf:ID_OR_DIR")
+register_backend("prior", "eibench.models.prior:PriorModel", needs_name=False)
+
+
+def schemes() -> tuple[str, ...]:
+    """The registered schemes, in registration order."""
+    return BACKENDS.names()
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
-    """Split `scheme:name` and check the scheme; `prior` takes no name."""
+    """Split `scheme:name` and check the scheme; a scheme like `prior` takes no name."""
     scheme, _, name = spec.partition(":")
-    if scheme not in SCHEMES:
-        raise EIBenchError(
-            f"unknown model spec {spec!r}: use openai:MODEL, anthropic:MODEL, hf:ID_OR_DIR or prior"
-        )
-    if scheme != "prior" and not name:
+    if scheme not in BACKENDS:
+        usages = or_list([BACKENDS.get(s).usage for s in schemes()])
+        raise EIBenchError(f"unknown model spec {spec!r}: use {usages}")
+    if BACKENDS.get(scheme).needs_name and not name:
         raise EIBenchError(f"model spec {spec!r} needs a model name after '{scheme}:'")
     return scheme, name
 
@@ -97,20 +99,5 @@ def load_model(
     spec: str, options: ModelOptions | None = None, samples: Sequence[Sample] = ()
 ) -> ChatModel:
     """Build the backend for `spec`. `samples` is the split, which `prior` answers from."""
-    options = options or ModelOptions()
     scheme, name = parse_spec(spec)
-    if scheme == "openai":
-        from eibench.models.openai_compat import OpenAIChat
-
-        return OpenAIChat(name, options)
-    if scheme == "anthropic":
-        from eibench.models.anthropic_api import AnthropicChat
-
-        return AnthropicChat(name, options)
-    if scheme == "hf":
-        from eibench.models.hf import HFChat
-
-        return HFChat(name, options)
-    from eibench.models.prior import PriorModel
-
-    return PriorModel(samples)
+    return BACKENDS.get(scheme).backend_class().load(name, options or ModelOptions(), samples)

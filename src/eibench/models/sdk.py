@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import ModuleType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from eibench.config import config_path
 from eibench.models.base import ErrorKind, ImagePart, Message, ModelCallError, TextPart
-from eibench.models.registry import ModelOptions
+from eibench.models.options import ModelOptions
 from eibench.models.secrets import ENV_VARS, api_key, redact
+
+if TYPE_CHECKING:
+    from eibench.data.schema import Sample
 
 # Sent as the key to servers that need none (vLLM, SGLang, Ollama); the SDKs insist on one.
 PLACEHOLDER_KEY = "EMPTY"
@@ -223,6 +226,9 @@ class Replica:
     client: Any  # the SDK's async client
 
 
+_Chat = TypeVar("_Chat", bound="SDKChat")
+
+
 class SDKChat:
     """A chat model behind a Stainless-generated SDK (openai, anthropic) on one or more URLs.
 
@@ -262,6 +268,13 @@ class SDKChat:
                 for url in self.urls  # interleaved, so that replicas share the load
             ]
         )
+
+    @classmethod
+    def load(
+        cls: type[_Chat], name: str, options: ModelOptions, samples: Sequence[Sample] = ()
+    ) -> _Chat:
+        """The registry's way in: the model `name` (the split is not needed)."""
+        return cls(name, options)
 
     def client(self, sdk: ModuleType, key: str | None, url: str) -> Any:
         """The SDK's async client for `url` (no retries, this model's timeout)."""

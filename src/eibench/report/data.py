@@ -11,11 +11,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from eibench import __version__
+from eibench.data.categories import CATEGORY_LABELS, COMPLEX
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
 from eibench.judges.run import run_dataset
 from eibench.metrics.run_scores import score_run
-from eibench.metrics.scores import CATEGORY_LABELS, ScorePolicy, current_judgments, sample_value
+from eibench.metrics.scores import ScorePolicy, current_judgments, sample_value
 from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store
 
 SETTING_LABELS = {
@@ -24,7 +25,6 @@ SETTING_LABELS = {
     "cot": "User Question & CoT",
     "cfsa": "CFSA",
 }
-COMPLEX = "Complex"  # the category of complex-split cells: one mean over its 50 questions
 
 
 class Cell(BaseModel):

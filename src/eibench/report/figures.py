@@ -10,7 +10,6 @@ bytes.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from eibench.atomic import atomic_path
 from eibench.errors import EIBenchError
+from eibench.slugs import slug
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -101,9 +101,9 @@ def wrap(text: str, width: int, *, hyphens: bool = True) -> str:
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=hyphens)) or text
 
 
-def slug(text: str) -> str:
-    """`text` as a short, lower-case file-name part."""
-    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")[:60] or "x"
+def short_slug(text: str) -> str:
+    """`text` as a short, lower-case file-name part (at most 60 characters, never empty)."""
+    return slug(text.lower(), keep="a-z0-9.", trim="-.")[:60] or "x"
 
 
 def unique(stem: str, taken: set[str]) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eibench.atomic import write_text
+from eibench.data.categories import CATEGORY_ORDER
 from eibench.errors import EIBenchError
 from eibench.report.data import ReportData, SampleView, TableRow, TableView
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 TEMPLATE = "report.html.j2"
 PAGE_SIZE = 200  # sample cards rendered at once; "show more" adds as many again
-CATEGORY_ORDER = ("Happy", "Angry", "Sadness", "Excitement", "Complex")
 PLOT_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",

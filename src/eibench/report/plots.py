@@ -8,13 +8,16 @@ the generic drawing and saving helpers live in `eibench.report.figures`.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eibench.data.categories import CATEGORY_ORDER, OVERALL
 from eibench.errors import EIBenchError
+from eibench.metrics.agreement import pearson
 from eibench.report.data import SETTING_LABELS, AgreementPair, Cell, CostPoint, ReportData
 from eibench.report.figures import (
     FORMATS,
@@ -25,7 +28,7 @@ from eibench.report.figures import (
     palette,
     save,
     short_names,
-    slug,
+    short_slug,
     unique,
     wrap,
 )
@@ -34,18 +37,14 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "CATEGORY_ORDER",
     "FORMATS",
     "make_plots",
-    "pearson",
     "plot_agreement",
     "plot_categories",
     "plot_cost",
     "plot_settings",
     "short_names",
 ]
-
-CATEGORY_ORDER = ("Happy", "Angry", "Sadness", "Excitement", "Overall")
 
 
 def make_plots(
@@ -106,7 +105,7 @@ def plot_settings(
     """Overall recall (basic split) of each setting, grouped by model, with 95% CI whiskers.
     One figure per protocol (per protocol and judge when a protocol has several judges)."""
     check_formats(formats)
-    overall = [c for c in _measured(cells) if c.split == "basic" and c.category == "Overall"]
+    overall = [c for c in _measured(cells) if c.split == "basic" and c.category == OVERALL]
     written: list[Path] = []
     for suffix, judging, group in _by_judging(overall):
         models = _ordered({c.model for c in group}, [c.model for c in group])
@@ -170,7 +169,7 @@ def plot_cost(
             what = "cost" if money else "tokens used"
             ax.set_title(f"Overall recall against {what}\n{protocol} protocol")
             _legend(ax, "Setting")
-            written += save(fig, out_dir, f"recall_vs_cost_{slug(protocol)}", formats)
+            written += save(fig, out_dir, f"recall_vs_cost_{short_slug(protocol)}", formats)
     return written
 
 
@@ -207,30 +206,19 @@ def plot_agreement(
             ax.set_ylim(-3, 103)
             ax.set_aspect("equal")
             ax.grid(True, alpha=0.3)
-            shown = "n/a (constant scores)" if r is None else f"{r:.3f}"
+            shown = "n/a (constant scores)" if math.isnan(r) else f"{r:.3f}"
             ax.set_title(
                 f"{wrap('Judge agreement on ' + pair.run, 50, hyphens=False)}\n"
                 f"Pearson r = {shown} (n = {len(pair.a)})"
             )
             ax.legend(loc="upper left", fontsize=7, frameon=False)
             stem = unique(
-                f"judge_agreement_{slug(pair.run)}_{slug(pair.judging_a)}"
-                f"_vs_{slug(pair.judging_b)}",
+                f"judge_agreement_{short_slug(pair.run)}_{short_slug(pair.judging_a)}"
+                f"_vs_{short_slug(pair.judging_b)}",
                 stems,
             )
             written += save(fig, out_dir, stem, formats)
     return written
-
-
-def pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Pearson's r of two equally long samples; None when it is undefined (fewer than two
-    values, or either side constant)."""
-    import numpy as np
-
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(x) < 2 or len(x) != len(y) or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return None
-    return float(np.corrcoef(x, y)[0, 1])
 
 
 @dataclass
@@ -331,7 +319,9 @@ def _by_judging(cells: Sequence[Cell]) -> Iterator[tuple[str, str, list[Cell]]]:
         mine = [c for c in cells if c.protocol == protocol]
         judges = list(dict.fromkeys(c.judge for c in mine))
         for judge in judges:
-            suffix = slug(protocol) if len(judges) == 1 else f"{slug(protocol)}_{slug(judge)}"
+            suffix = short_slug(protocol)
+            if len(judges) > 1:
+                suffix += f"_{short_slug(judge)}"
             title = f"{protocol} protocol, judge {judge}" if judge else f"{protocol} protocol"
             yield suffix, title, [c for c in mine if c.judge == judge]
 

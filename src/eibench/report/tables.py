@@ -13,11 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from eibench.data.categories import BASIC_COLUMNS, COMPLEX
 from eibench.data.files import parse_json
 from eibench.judges.paper import PAPER_PROTOCOLS
-from eibench.report.data import COMPLEX, Cell, ReportData, TableRow, TableView
+from eibench.report.data import Cell, ReportData, TableRow, TableView
 
-BASIC_COLUMNS = ["Happy", "Angry", "Sadness", "Excitement", "Overall"]
 SETTING_ORDER = ["User Question", "User Question & Caption", "User Question & CoT", "CFSA"]
 
 
@@ -81,7 +81,7 @@ def build_tables(
     """The paper-layout tables of the report's cells (plus the published rows)."""
     cells = list(report.cells) + (published_cells() if with_paper else [])
     tables = []
-    for split, columns in (("basic", BASIC_COLUMNS), ("complex", [COMPLEX])):
+    for split, columns in (("basic", list(BASIC_COLUMNS)), ("complex", [COMPLEX])):
         in_split = [c for c in cells if c.split == split]
         for protocols in _protocol_groups(in_split):
             chosen = [c for c in in_split if c.protocol in protocols]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eibench.data.images import ImageError
-from eibench.settings.media import image_part
+from eibench.models.images import image_part
 
 THUMBNAIL_SIDE = 192
 

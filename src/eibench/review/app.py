@@ -35,7 +35,6 @@ from eibench.errors import EIBenchError
 from eibench.review.campaigns import (
     Campaign,
     add_response,
-    ensure_tables,
     items,
     login,
     responses,
@@ -93,8 +92,8 @@ class ReviewApp:
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
         )
         self.static = {name: (TEMPLATES / "static" / name).read_bytes() for name in STATIC_TYPES}
-        with self.store() as store:
-            ensure_tables(store)
+        with self.store():
+            pass  # the store (and its review tables) exists before the first request
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 """Review campaigns in the run store: the items people review, their raters (login tokens stored
 hashed), and every response, append-only (the latest response of a rater on an item is the
-current one; earlier ones stay as history). Signed-in sessions and revoked raters have tables
-of their own (`review.sessions`, `review.tokens`); every table here is created if missing, so
-older workspaces keep working."""
+current one; earlier ones stay as history). Signed-in sessions and revoked raters are in
+`review.sessions` and `review.tokens`. The SQL of all of them is in `store.review`."""
 
 from __future__ import annotations
 
@@ -17,51 +16,10 @@ from pydantic import BaseModel, Field
 from eibench.errors import EIBenchError
 from eibench.review.names import check_name
 from eibench.store import Store
+from eibench.store import review as tables
 
 Kind = Literal["rate", "refine", "audit"]
 KINDS: tuple[str, ...] = ("rate", "refine", "audit")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_campaigns (
-    name TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS review_raters (
-    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
-    rater TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    PRIMARY KEY (campaign, rater)
-);
-CREATE TABLE IF NOT EXISTS review_items (
-    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
-    position INTEGER NOT NULL,
-    item_id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (campaign, position),
-    UNIQUE (campaign, item_id)
-);
-CREATE TABLE IF NOT EXISTS review_responses (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
-    rater TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS review_sessions (
-    id_hash TEXT PRIMARY KEY,
-    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
-    rater TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS review_sessions_rater ON review_sessions (campaign, rater);
-CREATE TABLE IF NOT EXISTS review_revoked (
-    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
-    rater TEXT NOT NULL,
-    revoked_at TEXT NOT NULL,
-    PRIMARY KEY (campaign, rater)
-);
-"""
 
 Deliver = Callable[[dict[str, str]], None]
 
@@ -123,10 +81,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def ensure_tables(store: Store) -> None:
-    store.connection.executescript(_SCHEMA)
-
-
 def new_token() -> str:
     """A fresh login token (or session id): 192 random bits, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -140,7 +94,6 @@ def create_campaign(
 
     deliver: called with the tokens before the campaign is committed; when it raises (the
     links could not be written out), nothing is stored."""
-    ensure_tables(store)
     check_name(campaign.name, "campaign")
     for rater in campaign.raters:
         check_name(rater, "rater")
@@ -148,72 +101,50 @@ def create_campaign(
         raise EIBenchError(f"campaign {campaign.name!r} would have no items")
     if not campaign.raters or len(set(campaign.raters)) != len(campaign.raters):
         raise EIBenchError("--raters needs one or more distinct names")
-    db = store.connection
-    if db.execute("SELECT 1 FROM review_campaigns WHERE name = ?", (campaign.name,)).fetchone():
+    if tables.campaign_exists(store, campaign.name):
         raise EIBenchError(f"a campaign named {campaign.name!r} exists; choose another --name")
     tokens = {rater: new_token() for rater in campaign.raters}
     record = campaign.model_copy(update={"created_at": now()})
-    with db:
-        db.execute("BEGIN")
-        db.execute(
-            "INSERT INTO review_campaigns VALUES (?, ?, ?)",
-            (campaign.name, campaign.kind, record.model_dump_json()),
-        )
-        db.executemany(
-            "INSERT INTO review_raters VALUES (?, ?, ?)",
-            [(campaign.name, r, token_hash(t)) for r, t in tokens.items()],
-        )
-        db.executemany(
-            "INSERT INTO review_items VALUES (?, ?, ?, ?)",
-            [(campaign.name, i, it.item_id, it.model_dump_json()) for i, it in enumerate(items)],
-        )
-        if deliver is not None:
-            deliver(tokens)
+    tables.put_campaign(
+        store,
+        campaign.name,
+        campaign.kind,
+        record.model_dump_json(),
+        {rater: token_hash(token) for rater, token in tokens.items()},
+        [(item.item_id, item.model_dump_json()) for item in items],
+        before_commit=None if deliver is None else lambda: deliver(tokens),
+    )
     return tokens
 
 
 def login(store: Store, token: str) -> tuple[Campaign, str] | None:
     """The (campaign, rater) a login token belongs to, or None (also when revoked)."""
-    ensure_tables(store)
-    row = store.connection.execute(
-        "SELECT campaign, rater FROM review_raters AS r WHERE token_hash = ? AND NOT EXISTS "
-        "(SELECT 1 FROM review_revoked AS v WHERE v.campaign = r.campaign AND v.rater = r.rater)",
-        (token_hash(token),),
-    ).fetchone()
-    if row is None:
+    found = tables.token_owner(store, token_hash(token))
+    if found is None:
         return None
-    return get_campaign(store, row["campaign"]), row["rater"]
+    campaign, rater = found
+    return get_campaign(store, campaign), rater
 
 
 def get_campaign(store: Store, name: str) -> Campaign:
-    ensure_tables(store)
-    row = store.connection.execute(
-        "SELECT record FROM review_campaigns WHERE name = ?", (name,)
-    ).fetchone()
-    if row is None:
+    record = tables.campaign_record(store, name)
+    if record is None:
         raise EIBenchError(f"no review campaign named {name!r}")
-    return Campaign.model_validate_json(row["record"])
+    return Campaign.model_validate_json(record)
 
 
 def campaign_names(store: Store) -> list[str]:
-    ensure_tables(store)
-    return [r["name"] for r in store.connection.execute("SELECT name FROM review_campaigns")]
+    return tables.campaign_names(store)
 
 
 def items(store: Store, campaign: str) -> list[ReviewItem]:
-    rows = store.connection.execute(
-        "SELECT record FROM review_items WHERE campaign = ? ORDER BY position", (campaign,)
-    )
-    return [ReviewItem.model_validate_json(r["record"]) for r in rows]
+    return [ReviewItem.model_validate_json(r) for r in tables.item_records(store, campaign)]
 
 
 def add_response(store: Store, campaign: str, response: Response) -> None:
     """Append a response (committed at once); earlier ones on the item stay as history."""
     record = response.model_copy(update={"created_at": now()})
-    store.connection.execute(
-        "INSERT INTO review_responses (campaign, rater, item_id, record) VALUES (?, ?, ?, ?)",
-        (campaign, response.rater, response.item_id, record.model_dump_json()),
-    )
+    tables.add_response(store, campaign, response.rater, response.item_id, record.model_dump_json())
 
 
 def responses(
@@ -221,13 +152,8 @@ def responses(
 ) -> list[Response]:
     """The responses of a campaign (of one rater): the current one per (rater, item), or every
     response in order with `history`."""
-    ensure_tables(store)
-    rows = store.connection.execute(
-        "SELECT record FROM review_responses WHERE campaign = ? AND rater = COALESCE(?, rater) "
-        "ORDER BY id",
-        (campaign, rater),
-    ).fetchall()
-    found = [Response.model_validate_json(r["record"]) for r in rows]
+    records = tables.response_records(store, campaign, rater)
+    found = [Response.model_validate_json(r) for r in records]
     if history:
         return found
     current: dict[tuple[str, str], Response] = {}

@@ -10,7 +10,7 @@ from PIL import Image
 
 from eibench.data.images import ImageError, resolve_image
 from eibench.models.base import ImagePart
-from eibench.settings.media import image_part
+from eibench.models.images import image_part
 
 MAX_PIXELS = 89_478_485  # Pillow's default guard, fixed here whatever Pillow is set to
 log = logging.getLogger("eibench.review")

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eibench.errors import EIBenchError
-from eibench.review.campaigns import Deliver, get_campaign, new_token, now, token_hash
-from eibench.review.sessions import close_rater_sessions, session_counts
+from eibench.review.campaigns import Deliver, get_campaign, new_token, token_hash
+from eibench.review.sessions import session_counts
 from eibench.store import Store
+from eibench.store import review as tables
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,7 @@ class RaterAccess:
 def rater_access(store: Store, campaign: str) -> list[RaterAccess]:
     """Every rater of `campaign` in the campaign's order, with their access."""
     info = get_campaign(store, campaign)
-    revoked = {
-        r["rater"]
-        for r in store.connection.execute(
-            "SELECT rater FROM review_revoked WHERE campaign = ?", (campaign,)
-        )
-    }
+    revoked = tables.revoked_raters(store, campaign)
     counts = session_counts(store, campaign)
     return [RaterAccess(r, r in revoked, counts.get(r, 0)) for r in info.raters]
 
@@ -55,20 +51,13 @@ def reissue(
     changes (the old links keep working)."""
     _check_raters(store, campaign, raters)
     tokens = {rater: new_token() for rater in raters}
-    db = store.connection
-    with db:
-        db.execute("BEGIN IMMEDIATE")
-        for rater, token in tokens.items():
-            db.execute(
-                "UPDATE review_raters SET token_hash = ? WHERE campaign = ? AND rater = ?",
-                (token_hash(token), campaign, rater),
-            )
-            db.execute(
-                "DELETE FROM review_revoked WHERE campaign = ? AND rater = ?", (campaign, rater)
-            )
-            close_rater_sessions(db, campaign, rater)
-        if deliver is not None:
-            deliver(tokens)
+    tables.replace_tokens(
+        store,
+        campaign,
+        {rater: token_hash(token) for rater, token in tokens.items()},
+        revoke=False,
+        before_commit=None if deliver is None else lambda: deliver(tokens),
+    )
     return tokens
 
 
@@ -76,17 +65,5 @@ def revoke(store: Store, campaign: str, raters: list[str]) -> None:
     """Stop `raters` of `campaign` signing in: their tokens are replaced by ones nobody is
     shown, their sessions end, and they are marked revoked. Their answers stay."""
     _check_raters(store, campaign, raters)
-    db = store.connection
-    with db:
-        db.execute("BEGIN IMMEDIATE")
-        for rater in raters:
-            db.execute(
-                "UPDATE review_raters SET token_hash = ? WHERE campaign = ? AND rater = ?",
-                (token_hash(new_token()), campaign, rater),
-            )
-            db.execute(
-                "INSERT OR REPLACE INTO review_revoked (campaign, rater, revoked_at) "
-                "VALUES (?, ?, ?)",
-                (campaign, rater, now()),
-            )
-            close_rater_sessions(db, campaign, rater)
+    unknown = {rater: token_hash(new_token()) for rater in raters}
+    tables.replace_tokens(store, campaign, unknown, revoke=True)

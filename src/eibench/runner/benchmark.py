@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -15,11 +14,12 @@ from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.runner.cost import Price
+from eibench.runner.engine import JobOptions
 from eibench.runner.generate import Job, Summary, generate
-from eibench.runner.retry import RetryPolicy
 from eibench.runner.select import select_samples
 from eibench.settings import PERSONAS, Setting
 from eibench.settings.build import SettingName
+from eibench.slugs import slug
 from eibench.store import RunConfig, Store
 
 
@@ -60,7 +60,7 @@ class RunRequest(BaseModel):
             parts.append(self.persona)
         if self.text_only:
             parts.append("text-only")
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-")
+        return slug("-".join(parts))
 
 
 def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[str, Summary]:
@@ -77,8 +77,6 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         parse_spec(request.cfsa_llm)
     if request.text_only and request.setting != "caption":
         raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
-    if request.concurrency < 1 or request.max_attempts < 1:
-        raise EIBenchError("--concurrency and --max-attempts must be at least 1")
 
     dataset = load_split(resolve_data_dir(request.data), request.split)
     samples = select_samples(
@@ -120,14 +118,15 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         images=request.images,
         captioner=captioner,
         cfsa_llm=cfsa_llm,
-        concurrency=request.concurrency,
-        adaptive=request.adaptive,
-        policy=RetryPolicy(
-            max_attempts=request.max_attempts, timeout=request.options.timeout
+        options=JobOptions(
+            concurrency=request.concurrency,
+            adaptive=request.adaptive,
+            timeout=request.options.timeout,
+            max_attempts=request.max_attempts,
+            retry_failed=request.retry_failed,
+            use_cache=request.use_cache,
+            price=request.price,
         ),
-        retry_failed=request.retry_failed,
-        use_cache=request.use_cache,
-        price=request.price,
     )
     with Store.open(request.workspace) as store:
         summary = generate(job, store, console)

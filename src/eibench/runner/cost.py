@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationError
 
+from eibench.config import config_path, load_config
 from eibench.errors import EIBenchError
 from eibench.models.base import Usage
 from eibench.validation import describe
@@ -40,3 +41,8 @@ def price_table(raw: object, origin: str = "config") -> dict[str, Price]:
         except ValidationError as exc:
             raise EIBenchError(f'{origin}: prices."{spec}": {describe(exc, Price)}') from None
     return table
+
+
+def prices() -> dict[str, Price]:
+    """The config file's `[prices]` table as `Price` records keyed by model spec."""
+    return price_table(load_config().get("prices", {}), origin=str(config_path()))

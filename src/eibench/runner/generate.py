@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
-from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed, numbered
+from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.data.schema import Sample
+from eibench.data.triggers import numbered
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatModel, ChatRequest, ModelCallError, Usage
 from eibench.models.clean import clean_text
-from eibench.runner.calls import FATAL, CachedCaller, drain
-from eibench.runner.cost import Price
-from eibench.runner.progress import RunProgress
-from eibench.runner.retry import RetryPolicy
-from eibench.settings import Setting, caption_messages, image_part
+from eibench.models.images import image_part
+from eibench.runner.calls import CachedCaller
+from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
+from eibench.settings import Setting, caption_messages
 from eibench.settings.prompts import version
 from eibench.store import Generation, RunConfig, Store
 from eibench.store.locks import writer_lock
@@ -42,38 +41,42 @@ class Job:
     images: Path | None = None
     captioner: ChatModel | None = None
     cfsa_llm: ChatModel | None = None  # cfsa: the text model (default: the model)
-    concurrency: int = 8
-    adaptive: bool = False
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    retry_failed: bool = False
-    use_cache: bool = True
-    price: Price | None = None
+    options: JobOptions = field(default_factory=JobOptions)
 
 
-@dataclass
-class Summary:
-    selected: int = 0
-    skipped: int = 0  # already answered before this invocation
-    ok: int = 0
-    failed: int = 0
-    cached: int = 0
-    requests: int = 0  # calls that reached the model (attempts included)
-    usage: Usage = field(default_factory=Usage)
-    seconds: float = 0.0
-    cost: float | None = None
-    stopped: str | None = None  # why the run stopped early, if it did
-    failed_total: int = 0  # selected samples whose stored generation is a failure, after the run
+Summary = Tally  # what one `generate` did
 
 
 @dataclass
 class _State:
-    """One invocation: the job, its model caller, and the captioning call of each image."""
+    """The generation stage of one invocation: the job, its model caller, and the captioning
+    call of each image."""
 
     job: Job
     caller: CachedCaller
     store: Store
     captions: dict[str, asyncio.Task[str]] = field(default_factory=dict)
     cfsa: Pipeline | None = None
+
+    async def work(self, sample: Sample) -> Generation:
+        return await _answer(self, sample)
+
+    def error_kind(self, generation: Generation) -> str | None:
+        return generation.error_kind
+
+    def commit(self, generation: Generation) -> Outcome:
+        if not self.store.put_generation(generation):  # an answer arrived meanwhile (import)
+            return Outcome(kept=1)
+        ok = generation.status == "ok"
+        usage = Usage() if generation.cached else generation.usage
+        return Outcome(ok=int(ok), failed=int(not ok), cached=int(generation.cached), usage=usage)
+
+    async def aclose(self) -> None:
+        job = self.job
+        await job.model.aclose()
+        for extra in (job.captioner, job.cfsa_llm):
+            if extra is not None and extra is not job.model:
+                await extra.aclose()
 
 
 def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
@@ -192,40 +195,13 @@ async def _answer(state: _State, sample: Sample) -> Generation:
     )
 
 
-async def _run(job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
-    caller = CachedCaller(
-        store,
-        progress,
-        concurrency=job.concurrency,
-        adaptive=job.adaptive,
-        policy=job.policy,
-        use_cache=job.use_cache,
-    )
+def _stage(job: Job, store: Store, caller: CachedCaller) -> _State:
     state = _State(job, caller, store)
     if job.setting.name == "cfsa":
         models = CFSAModels(job.model, job.cfsa_llm or job.model, job.config.params)
         options = CFSAOptions(max_image_side=job.config.max_image_side)
         state.cfsa = Pipeline(store, caller, models, options, job.images)
-
-    async def handle(sample: Sample) -> None:
-        generation = await _answer(state, sample)
-        if caller.stopped is not None and generation.error_kind in FATAL:
-            return  # leave it missing: it is redone once the problem is fixed
-        if not store.put_generation(generation):  # an answer arrived meanwhile (an import)
-            summary.skipped += 1
-            progress.advance(True, Usage())
-            return
-        summary.ok += generation.status == "ok"
-        summary.failed += generation.status == "failed"
-        summary.cached += generation.cached
-        usage = Usage() if generation.cached else generation.usage
-        summary.usage = summary.usage + usage
-        progress.advance(generation.status == "ok", usage)
-
-    try:
-        await drain(todo(job, store), job.concurrency, handle, lambda: caller.stopped is not None)
-    finally:
-        summary.requests, summary.stopped = caller.requests, caller.stopped
+    return state
 
 
 def todo(job: Job, store: Store) -> list[Sample]:
@@ -234,7 +210,7 @@ def todo(job: Job, store: Store) -> list[Sample]:
     return [
         s
         for s in job.samples
-        if statuses.get(s.id) is None or (job.retry_failed and statuses[s.id] == "failed")
+        if statuses.get(s.id) is None or (job.options.retry_failed and statuses[s.id] == "failed")
     ]
 
 
@@ -245,27 +221,13 @@ def generate(job: Job, store: Store, console: Console | None = None) -> Summary:
             f"the {job.setting.name} setting sends the image: pass --images ROOT "
             "(or use --text-only with the caption setting and a captioner that has the images)"
         )
+    job.options.check()
     with writer_lock(store.workspace, "run", job.run):
         store.ensure_run(job.run, job.config)
         remaining = todo(job, store)
-        summary = Summary(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
-        started = time.perf_counter()
-        with RunProgress(
-            job.run, len(remaining), console if remaining else None, job.price
-        ) as progress:
-            asyncio.run(_run_and_close(job, store, summary, progress))
-        summary.seconds = time.perf_counter() - started
+        tally = Tally(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
+        work = StageRun(job.run, remaining, lambda caller: _stage(job, store, caller))
+        run_stage(work, store, job.options, tally, console)
     statuses = store.statuses(job.run)
-    summary.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)
-    summary.cost = None if job.price is None else job.price.cost(summary.usage)
-    return summary
-
-
-async def _run_and_close(job: Job, store: Store, summary: Summary, progress: RunProgress) -> None:
-    try:
-        await _run(job, store, summary, progress)
-    finally:
-        await job.model.aclose()
-        for extra in (job.captioner, job.cfsa_llm):
-            if extra is not None and extra is not job.model:
-                await extra.aclose()
+    tally.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)
+    return tally

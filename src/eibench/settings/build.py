@@ -2,60 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from eibench.data.schema import Sample
 from eibench.models.base import ImagePart, Message, TextPart
-from eibench.settings.prompts import persona_prefix, render, version
+from eibench.settings.kinds import SETTING_KINDS, SETTINGS, SettingKind, SettingName
+from eibench.settings.prompts import persona_prefix, render
 
-SettingName = Literal["user", "cot", "caption", "cfsa"]
-SETTINGS: tuple[SettingName, ...] = ("user", "cot", "caption", "cfsa")
+__all__ = ["SETTINGS", "Setting", "SettingName", "caption_messages"]
 
 
 class Setting(BaseModel):
-    """A setting (user, cot, caption; cfsa is a pipeline of its own) and its persona."""
+    """A registered setting (user, cot, caption, cfsa; see `kinds`) and its persona."""
 
     model_config = ConfigDict(frozen=True)
 
-    name: SettingName = "user"
+    name: str = "user"
     persona: str = "emotion"
     text_only: bool = False
 
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        return SETTING_KINDS.check(name)
+
+    @property
+    def kind(self) -> SettingKind:
+        return SETTING_KINDS.get(self.name)
+
     @property
     def needs_caption(self) -> bool:
-        return self.name == "caption"
+        return self.kind.needs_caption
 
     @property
     def sends_image(self) -> bool:
         return not self.text_only
 
     def templates(self) -> list[str]:
-        if self.name == "caption":
-            names = ["caption_text_only" if self.text_only else "caption", "captioner"]
-        else:
-            names = [self.name]
-        return [*names, f"persona/{self.persona}"]
+        return [*self.kind.templates(self.text_only), f"persona/{self.persona}"]
 
     def prompt_version(self) -> str:
-        if self.name == "cfsa":
-            from eibench.cfsa.stages import prompt_version
-
-            return prompt_version()
-        return version(*self.templates())
+        return self.kind.prompt_version(self.templates())
 
     def prompt(self, sample: Sample, caption: str | None = None) -> str:
         """The user prompt text for `sample`."""
         values = {"persona": persona_prefix(self.persona), "question": sample.question}
-        if self.name == "caption":
-            if caption is None:
-                raise ValueError("the caption setting needs the image's caption")
-            template = "caption_text_only" if self.text_only else "caption"
-            return render(template, caption=caption, **values)
-        if self.name == "cfsa":
-            raise ValueError("cfsa runs as a pipeline, not as one prompt")
-        return render(self.name, **values)
+        return self.kind.prompt(values, caption, self.text_only)
 
     def messages(
         self, sample: Sample, image: ImagePart | None, caption: str | None = None

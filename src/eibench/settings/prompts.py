@@ -5,8 +5,18 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+from eibench.registry import literal_of
 
 PERSONAS = ("emotion", "assistant", "architecture", "none")
+"""The personas: each is a sentence in `prompts/persona/<name>.txt` put before the prompt."""
+
+if TYPE_CHECKING:
+    PersonaName = str
+else:
+    PersonaName = literal_of(PERSONAS)
+"""The personas as a type: what `--persona` accepts."""
 
 
 @cache

@@ -28,11 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from eibench.cfsa.refine import (
+from eibench.cfsa.similarity import (
     QuestionCluster,
     cluster_questions,
     dedupe_triggers,
-    normalise,
     novelty,
     should_continue,
 )
@@ -57,30 +56,6 @@ class FakeEncoder:
 @pytest.fixture(scope="module")
 def minilm() -> Encoder:
     return load_encoder()
-
-
-# --- normalise ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Smiling face.", "smiling face"),
-        ("  1.  Smiling   face!! ", "smiling face"),
-        ("2) The crowd cheers", "the crowd cheers"),
-        ("(3) The crowd cheers;", "the crowd cheers"),
-        ("- **Tears** on her face...", "tears on her face"),
-        ("• b) Trigger 4: A gift", "a gift"),
-        ('"Her dog is lost."', "her dog is lost"),
-        ("3 people are smiling.", "3 people are smiling"),
-        ("A.I. robot", "a.i. robot"),
-        ("   ", ""),
-        ("7.", ""),
-        ("-", ""),
-    ],
-)
-def test_normalise_strips_numbering_case_and_punctuation(text: str, expected: str) -> None:
-    assert normalise(text) == expected
 
 
 # --- dedupe_triggers by text ----------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The run store's tables, its schema version, and the statements the store shares."""
-
-SCHEMA = """
+-- The run store's tables as eibench 324012f made them: no PRAGMA user_version (0), and the
+-- review tables created when a campaign was first used (no sessions or revocations yet).
+-- Copied verbatim from that version's src/eibench/store/db.py and src/eibench/review/campaigns.py.
 CREATE TABLE IF NOT EXISTS runs (
     name TEXT PRIMARY KEY,
     config TEXT NOT NULL,
@@ -84,34 +84,29 @@ CREATE TABLE IF NOT EXISTS call_cache (
     response TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"""
-
-
-# PRAGMA user_version: what the stored rows have been upgraded to (see `Store._migrate`).
-SCHEMA_VERSION = 1
-_GENERATION_COLUMNS = (
-    "run",
-    "sample_id",
-    "image",
-    "status",
-    "raw",
-    "clean",
-    "prompt",
-    "input_tokens",
-    "output_tokens",
-    "latency",
-    "attempts",
-    "cached",
-    "error_kind",
-    "error_message",
-    "created_at",
-)
-# A failure never replaces a committed answer; an answer replaces anything (a retry, an import).
-PUT_GENERATION = (
-    f"INSERT INTO generations ({', '.join(_GENERATION_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_GENERATION_COLUMNS))}) "
-    "ON CONFLICT (run, sample_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _GENERATION_COLUMNS[2:])
-    + " WHERE generations.status != 'ok' OR excluded.status = 'ok'"
-)
-EMPTY_REPLY = "empty_reply"
+CREATE TABLE IF NOT EXISTS review_campaigns (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_raters (
+    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
+    rater TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (campaign, rater)
+);
+CREATE TABLE IF NOT EXISTS review_items (
+    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
+    position INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (campaign, position),
+    UNIQUE (campaign, item_id)
+);
+CREATE TABLE IF NOT EXISTS review_responses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign TEXT NOT NULL REFERENCES review_campaigns(name),
+    rater TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    record TEXT NOT NULL
+);

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from eibench.data.categories import OVERALL
 from eibench.data.load import Dataset
+from eibench.data.reference import read_reference
 from eibench.judges.paper import parse_score
 from eibench.judges.verdict import JudgeParseError
 from eibench.metrics.scores import Mean, categories
 from eibench.metrics.stats import bootstrap_mean
-from eibench.store.exchange import read_reference
 
 
 class LegacyRow(BaseModel):
@@ -62,5 +63,5 @@ def score_legacy(
         )
 
     rows = [row(label, ids) for label, ids in categories(dataset)]
-    rows.append(row("Overall", [s.id for s in dataset.samples]))
+    rows.append(row(OVERALL, [s.id for s in dataset.samples]))
     return rows

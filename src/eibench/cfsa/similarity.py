@@ -1,6 +1,7 @@
 """Text-similarity helpers of the CFSA pipeline (pure functions over an `Encoder`).
 
-- `normalise` and `dedupe_triggers` clean a drafted trigger list of repeated items.
+- `dedupe_triggers` cleans a drafted trigger list of repeated items (compared by
+  `data.triggers.loose_trigger_key`).
 - `novelty` and `should_continue` decide whether one more scenario self-ask round is worth it.
 - `cluster_questions` groups the open questions an LLM proposed over a sample of images and
   keeps the most frequent ones (how the paper chose its four general questions).
@@ -12,32 +13,16 @@ and the encoder's vectors.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
 
+from eibench.data.triggers import loose_trigger_key
 from eibench.embed.encoder import Encoder
 
 TEXT_RATIO = 0.9  # difflib ratio at or above which two normalised texts are the same item
-
-_BULLET = re.compile(
-    r"""^(?:
-        [-*+\u2022\u00b7\u2023\u2013\u2014>]+     # bullets and dashes
-      | \#?\d+(?:\.\d+)*[.):\]]                   # 1.  2)  3:  1.2.  #4.
-      | \(\d+\)                                   # (1)
-      | \(?[a-z]\)                                # a)  (b)
-      | (?:trigger|item|step)\s*\d+\s*[.):]       # Trigger 1:
-    )\s*""",
-    re.VERBOSE,
-)
-_EMPHASIS = re.compile(r"\*\*|__|`")
-_EDGE_QUOTES = "\"'\u201c\u201d\u2018\u2019"
-_TRAILING = re.compile(r"[\s.,;:!?\u2026\u3002" + _EDGE_QUOTES + r"]+$")
-_LEADING = re.compile(r"^[\s" + _EDGE_QUOTES + r"]+")
-_SPACE = re.compile(r"\s+")
 
 # Words that flip a statement; two texts that differ in them are never merged by similarity,
 # however close their spelling or vectors ("He is smiling" / "He is not smiling").
@@ -45,24 +30,6 @@ _NEGATIONS = frozenset(
     {"not", "no", "never", "nobody", "none", "nothing", "nowhere", "neither", "nor", "without"}
 )
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-
-
-def normalise(text: str) -> str:
-    """A comparison key for duplicate detection (not for display).
-
-    text: one trigger or question as written. The key is NFKC-normalised and lower-cased, with
-    list numbering and bullets ("1.", "2)", "-", "Trigger 3:"), markdown emphasis, surrounding
-    quotes and trailing punctuation removed and runs of whitespace collapsed to one space.
-    A text with no content left (blank, a bare "3." or "-") gives "".
-    """
-    key = unicodedata.normalize("NFKC", text).lower()
-    key = _SPACE.sub(" ", _EMPHASIS.sub("", key)).strip()
-    while True:
-        stripped = _BULLET.sub("", _LEADING.sub("", key), count=1)
-        if stripped == key:
-            break
-        key = stripped
-    return _TRAILING.sub("", key).strip()
 
 
 def _negations(key: str) -> frozenset[str]:
@@ -103,7 +70,7 @@ def dedupe_triggers(
     """The triggers without empty items and near-duplicates, first occurrence kept, in order.
 
     triggers: drafted trigger texts, as written (numbering allowed). Two items are duplicates
-    when their `normalise` keys are equal, or the keys' difflib ratio is at least 0.9, or
+    when their `loose_trigger_key` keys are equal, or the keys' difflib ratio is at least 0.9, or
     (only when `encoder` is given) the cosine of the keys' embeddings is at least `threshold`.
     The two similarity rules never merge items whose negating words differ ("not", "no",
     "never", "n't", ...). Kept items are returned unchanged. With all-MiniLM-L6-v2, 0.9 merges
@@ -112,7 +79,7 @@ def dedupe_triggers(
     jaw is clenched.", 0.85); 0.8 also merges looser paraphrases ("The man is smiling
     broadly." / "The man has a big smile on his face.", 0.83), and that fists / jaw pair.
     """
-    items = [(text, key) for text in triggers if (key := normalise(text))]
+    items = [(text, key) for text in triggers if (key := loose_trigger_key(text))]
     if not items:
         return []
     vectors: np.ndarray | None = None
@@ -235,7 +202,7 @@ def cluster_questions(
     two clusters are merged (average-linkage agglomerative clustering over proposals). With
     all-MiniLM-L6-v2, paraphrases of one topic merge at about 0.53 and above, and close but
     different topics ("facial expression" / "body language") at about 0.50 and below: see
-    tests/test_cfsa_refine.py. Clusters come largest first, ties ordered by representative
+    tests/test_cfsa_similarity.py. Clusters come largest first, ties ordered by representative
     text. The result depends only on the multiset of proposals, not on their order.
     """
     if k < 1:

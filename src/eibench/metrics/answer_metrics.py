@@ -1,0 +1,97 @@
+"""Per-answer metrics as a stage of their own, after judging: each answer's long-term coherence
+and, on the complex split, its emotion sensitivity. They are computed from stored answers by
+the pure functions of `metrics.coherence` and `metrics.sensitivity`, and stored keyed by the
+answer's digest, so a changed answer is measured again. The encoder is the semantic judge's
+(`load_encoder` keeps one per spec in the process), so its sentence embeddings are shared."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from eibench.data.load import Dataset
+from eibench.embed import Encoder, WordEncoder, load_encoder
+from eibench.judges.protocols import SEMANTIC
+from eibench.judges.run import JudgeRequest, JudgeSummary, judge_run, run_dataset
+from eibench.judges.semantic import SemanticJudge
+from eibench.metrics.coherence import coherence_many
+from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
+from eibench.store import Generation, Store
+from eibench.store.db import default_workspace
+from eibench.store.records import answer_digest as digest
+from eibench.store.records import is_current
+
+
+def judge_and_measure(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:
+    """`judge_run`, then, for the semantic protocol, the per-answer metrics that share its
+    embeddings (coherence with `request.coherence`; sensitivity on the complex split)."""
+    summary = judge_run(request, console)
+    if request.protocol == SEMANTIC:
+        summary.coherence = measure_run(request)
+    return summary
+
+
+def measure_run(request: JudgeRequest) -> int:
+    """Store the metrics of the run's answers that lack them; returns how many answers had
+    their coherence computed now."""
+    workspace = request.workspace or default_workspace()
+    cache = workspace / "embeddings"
+    with Store.open(workspace) as store:
+        dataset = run_dataset(store, request.run, request.data)
+        answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
+        encoder = load_encoder(request.judge, cache_dir=cache)
+        measured = 0
+        if request.coherence:
+            spec = request.coherence_encoder
+            coherent = encoder if spec is None else load_encoder(spec, cache_dir=cache)
+            measured = store_coherence(store, request.run, answers, coherent)
+        if dataset.split == "complex":
+            store_sensitivity(store, request.run, dataset, answers, encoder)
+    return measured
+
+
+def _stale(
+    stored: dict[str, tuple[str, float | None]], answers: dict[str, Generation]
+) -> list[str]:
+    return [s for s, g in answers.items() if not is_current(g, stored.get(s, ("", None))[0])]
+
+
+def store_coherence(
+    store: Store, run: str, answers: dict[str, Generation], encoder: Encoder
+) -> int:
+    """Compute and store the coherence of answers that lack it; returns how many."""
+    todo = _stale(store.metrics(run, "coherence", encoder.name), answers)
+    values = coherence_many([answers[s].clean or "" for s in todo], encoder)
+    store.put_metrics(
+        run,
+        "coherence",
+        encoder.name,
+        ((s, digest(answers[s].clean), v) for s, v in zip(todo, values, strict=True)),
+    )
+    return len(todo)
+
+
+def store_sensitivity(
+    store: Store,
+    run: str,
+    dataset: Dataset,
+    answers: dict[str, Generation],
+    encoder: WordEncoder,
+) -> None:
+    """Store each complex answer's emotion sensitivity: its mean embedding cosine and mean
+    cross-recall against the other questions on the same image."""
+    samples = dataset.by_id()
+    items = [
+        SensitivityItem(sid, s.image, s.emotion, answers[sid].clean or "", s.triggers)
+        for sid, s in ((sid, samples[sid]) for sid in answers)
+    ]
+    result = emotion_sensitivity(items, encoder, SemanticJudge(encoder))
+    for index, metric in enumerate(("sensitivity_cosine", "sensitivity_cross_recall")):
+        store.put_metrics(
+            run,
+            metric,
+            encoder.name,
+            (
+                (sid, digest(answers[sid].clean), pair[index])
+                for sid, pair in result.per_sample.items()
+            ),
+        )
