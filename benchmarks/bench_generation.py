@@ -53,9 +53,9 @@ def main() -> None:
     import openai  # noqa: F401  (imported up front: its import is no per-sample cost)
     from tests.release_factory import make_images
 
+    from eibench.answers.benchmark import RunRequest, run_benchmark
     from eibench.data import load_split
     from eibench.models.registry import ModelOptions
-    from eibench.runner.benchmark import RunRequest, run_benchmark
 
     os.environ.setdefault("OPENAI_API_KEY", "sk-local")
     samples = load_split(args.data, "basic").samples

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eibench.judges.paper import parse_reply, parse_score
-from eibench.judges.verdict import JudgeParseError
+from eibench.records.verdict import JudgeParseError
 
 READABLE = [
     ("{score: 2/5}", (2, 5)),

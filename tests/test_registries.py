@@ -16,6 +16,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 import pytest
 from pydantic import ValidationError
 
+from eibench.answers.benchmark import RunRequest, run_benchmark
 from eibench.data import SPLITS, load_split
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
@@ -28,13 +29,13 @@ from eibench.judges.protocols import (
     llm_protocol,
     register_protocol,
 )
-from eibench.judges.run import JudgeRequest, judge_run
-from eibench.judges.verdict import JudgeParseError, Verdict
+from eibench.judges.request import JudgeRequest
+from eibench.judges.run import judge_run
 from eibench.models.base import ChatRequest, ChatResponse, GenerationParams, Message
 from eibench.models.options import ModelOptions
 from eibench.models.registry import BACKENDS, load_model, parse_spec, register_backend
+from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.registry import Registry
-from eibench.runner.benchmark import RunRequest, run_benchmark
 from eibench.settings import PERSONAS, Setting, SettingKind, register_setting
 from eibench.settings.kinds import SETTING_KINDS
 from eibench.store import Store

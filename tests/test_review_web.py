@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from eibench.cfsa.export import export_release
-from eibench.cfsa.records import Annotation
+from eibench.records.annotation import Annotation
 from eibench.review.app import COOKIE, create_app
 from eibench.review.campaigns import (
     Campaign,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from eibench.cfsa.records import Annotation, StageRecord
 from eibench.errors import EIBenchError
-from eibench.judges.verdict import Verdict
 from eibench.models.base import ChatResponse, Usage
+from eibench.records.annotation import Annotation, StageRecord
+from eibench.records.verdict import Verdict
 from eibench.review.campaigns import (
     Campaign,
     Response,

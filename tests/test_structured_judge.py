@@ -19,8 +19,8 @@ from eibench.judges.structured import (
     prompt_version,
     reask_message,
 )
-from eibench.judges.verdict import JudgeParseError, TriggerEvidence
 from eibench.models.base import GenerationParams
+from eibench.records.verdict import JudgeParseError, TriggerEvidence
 from eibench.settings.prompts import version
 
 ANSWER = (

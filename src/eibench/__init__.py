@@ -9,7 +9,7 @@ rich `console` is passed):
     print(eibench.score(name).scores[0].rows[-1])
 
 Each takes the options of its command as keyword arguments (`data`, `workspace`, `images`,
-`concurrency`, ...); see `eibench.runner.benchmark.RunRequest`, `eibench.judges.run.JudgeRequest`
+`concurrency`, ...); see `eibench.answers.benchmark.RunRequest`, `eibench.judges.run.JudgeRequest`
 and `eibench.metrics.run_scores.score_run`.
 """
 
@@ -22,11 +22,11 @@ from eibench.errors import DataError, EIBenchError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from eibench.judges.run import JudgeSummary
+    from eibench.judges.request import JudgeSummary
     from eibench.metrics.run_scores import RunScores
     from eibench.runner.engine import Tally
 
-__version__ = "0.1.0"
+from eibench.version import __version__
 
 __all__ = ["DataError", "EIBenchError", "__version__", "judge", "run", "score"]
 
@@ -41,7 +41,7 @@ def run(
 ) -> tuple[str, Tally]:
     """Answer `split` with `model` under `setting`, resuming what the workspace holds; returns
     the run name and what this call did. Same options as `eibench run`."""
-    from eibench.runner.benchmark import RunRequest, run_benchmark
+    from eibench.answers.benchmark import RunRequest, run_benchmark
 
     request = RunRequest(model=model, split=split, setting=setting, **options)
     return run_benchmark(request, console)
@@ -52,7 +52,7 @@ def judge(
 ) -> JudgeSummary:
     """Judge the stored answers of `run` (only what is not judged yet). Same options as
     `eibench judge`; LLM protocols need `judge="openai:MODEL"` and its `options`."""
-    from eibench.judges.run import JudgeRequest
+    from eibench.judges.request import JudgeRequest
     from eibench.metrics.answer_metrics import judge_and_measure
 
     return judge_and_measure(JudgeRequest(run=run, protocol=protocol, **options), console)

@@ -15,13 +15,13 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
-from eibench.cfsa.records import Annotation, annotation_id
 from eibench.data.files import iter_jsonl, read_text, split_lines
 from eibench.data.images import ImageError, key_problem
 from eibench.data.schema import emotion_of
 from eibench.errors import DataError, EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.records.annotation import Annotation, annotation_id
 from eibench.runner.calls import CachedCaller
 from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
 from eibench.store import Store

@@ -12,11 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from eibench.atomic import write_text
-from eibench.cfsa.records import Annotation, StageRecord
 from eibench.data.files import iter_jsonl_dicts
 from eibench.data.images import key_problem
 from eibench.data.triggers import numbered
 from eibench.errors import DataError, EIBenchError
+from eibench.records.annotation import Annotation, StageRecord
 from eibench.store import Store
 from eibench.store.annotations import load_annotations, put_annotations, put_stage, stages
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eibench.cfsa import stages as st
-from eibench.cfsa.records import Role, StageRecord
 from eibench.cfsa.similarity import dedupe_triggers, novelty, should_continue
 from eibench.embed.encoder import Encoder
 from eibench.models.base import (
@@ -33,6 +32,7 @@ from eibench.models.base import (
 )
 from eibench.models.clean import clean_text
 from eibench.models.images import image_part
+from eibench.records.annotation import Role, StageRecord
 from eibench.runner.calls import CachedCaller, gather_or_cancel
 from eibench.store import Store
 from eibench.store.annotations import put_stage, stored_stage

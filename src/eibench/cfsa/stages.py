@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from eibench.data.triggers import trigger_key
 from eibench.models.base import ImagePart, Message, TextPart
 from eibench.models.clean import clean_text
-from eibench.settings.prompts import render, version
+from eibench.settings.prompts import CFSA_TEMPLATES, cfsa_prompt_version, render
 
 GENERAL_QUESTIONS: tuple[str, ...] = (
     "How many people are in the image?",
@@ -23,24 +23,8 @@ GENERAL_QUESTIONS: tuple[str, ...] = (
     "What body language and posture do the people in the image show?",
 )
 
-TEMPLATES: tuple[str, ...] = (
-    "cfsa/system",
-    "cfsa/no_image",
-    "cfsa/enrich_question",
-    "cfsa/generate_question",
-    "cfsa/reconstruct",
-    "cfsa/general",
-    "cfsa/scenario_questions",
-    "cfsa/scenario_answer",
-    "cfsa/summary",
-    "cfsa/verify",
-    "cfsa/mine",
-)
-
-
-def prompt_version() -> str:
-    """A short hash of every CFSA template: the prompt version recorded with annotations."""
-    return version(*TEMPLATES)
+TEMPLATES = CFSA_TEMPLATES  # the pipeline's templates, kept with the other prompt files
+prompt_version = cfsa_prompt_version
 
 
 # --- message builders -------------------------------------------------------------------------

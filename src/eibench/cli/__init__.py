@@ -8,7 +8,6 @@ import sys
 import typer
 from rich.markup import escape
 
-from eibench import __version__
 from eibench.cli.annotate import annotate_app, cfsa_app
 from eibench.cli.console import err
 from eibench.cli.data import data_app
@@ -19,6 +18,7 @@ from eibench.cli.run import run as run_command
 from eibench.cli.runs import export, import_, runs
 from eibench.cli.score import compare, score
 from eibench.errors import EIBenchError
+from eibench.version import __version__
 
 app = typer.Typer(
     name="eibench",

@@ -22,7 +22,7 @@ from eibench.cli.options import (
 )
 from eibench.errors import EIBenchError
 from eibench.judges.protocols import SEMANTIC, ProtocolName
-from eibench.judges.run import JudgeRequest, JudgeSummary
+from eibench.judges.request import JudgeRequest, JudgeSummary
 from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions

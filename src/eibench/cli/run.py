@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from eibench.answers.benchmark import RunRequest, run_benchmark
 from eibench.cli.console import err, out
 from eibench.cli.options import (
     AdaptiveOption,
@@ -26,7 +27,6 @@ from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
-from eibench.runner.benchmark import RunRequest, run_benchmark
 from eibench.settings.kinds import SettingName
 from eibench.settings.prompts import PersonaName
 from eibench.store import Store

@@ -10,12 +10,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from eibench.answers.exchange import export_run, import_answers
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, WorkspaceOption
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.schema import Split
 from eibench.store import Store
-from eibench.store.exchange import export_run, import_answers
 
 
 def runs(workspace: WorkspaceOption = None) -> None:

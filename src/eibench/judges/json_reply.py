@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from eibench.judges.verdict import JudgeParseError
+from eibench.records.verdict import JudgeParseError
 
 _MAX_FAILURES = 64  # unreadable `{` tried before giving up on a reply full of braces
 _DECODER = json.JSONDecoder(strict=False)  # allows raw newlines and tabs inside strings

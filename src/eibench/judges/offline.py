@@ -9,16 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from eibench import __version__
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.embed import load_encoder
 from eibench.judges.protocols import SEMANTIC
-from eibench.judges.run import JudgeRequest, JudgeSummary, todo_samples
+from eibench.judges.request import JudgeRequest, JudgeSummary, todo_samples
 from eibench.judges.semantic import SemanticJudge
+from eibench.records.runs import answer_digest as digest
 from eibench.runner.engine import JobOptions, Outcome, StageRun, run_stage
 from eibench.store import Generation, JudgingConfig, Judgment, Store
-from eibench.store.records import answer_digest as digest
+from eibench.version import __version__
 
 CHUNK = 128  # answers judged (and committed) together
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from eibench.data.schema import Split
 from eibench.data.triggers import numbered
-from eibench.judges.verdict import JudgeParseError, Verdict
 from eibench.models.base import GenerationParams, Message
+from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.settings.prompts import render, template, version
 
 PAPER_PROTOCOLS = ("paper-llama3", "paper-chatgpt")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.judges import paper, structured
-from eibench.judges.verdict import JudgeParseError, Verdict
 from eibench.models.base import GenerationParams, Message
+from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.registry import Registry
 
 

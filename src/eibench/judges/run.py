@@ -10,101 +10,26 @@ each answer's long-term coherence and, on the complex split, its emotion sensiti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from pydantic import BaseModel, Field
 from rich.console import Console
 
-from eibench import __version__
-from eibench.data import load_split, resolve_data_dir
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
+from eibench.judges.offline import judge_semantic
 from eibench.judges.protocols import SEMANTIC, LLMProtocol, check_protocol, llm_protocol
-from eibench.judges.verdict import JudgeParseError, Verdict
+from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset, todo_samples
 from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
-from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.models.registry import load_model, parse_spec
+from eibench.records.runs import answer_digest as digest
+from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.runner.calls import CachedCaller
-from eibench.runner.cost import Price
-from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
+from eibench.runner.engine import Outcome, StageRun, run_stage
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
 from eibench.store.locks import writer_lock
-from eibench.store.records import answer_digest as digest
-from eibench.store.records import is_current
-
-
-class JudgeRequest(BaseModel):
-    """Everything `eibench judge` takes for one judge."""
-
-    run: str
-    protocol: str = SEMANTIC
-    judge: str | None = Field(
-        None, description="judge model spec; for `semantic`, the encoder (default: MiniLM)"
-    )
-    data: Path | None = None
-    workspace: Path | None = None
-    options: ModelOptions = ModelOptions()
-    params: GenerationParams = GenerationParams()
-    paper_sampling: bool = False
-    concurrency: int = 8
-    adaptive: bool = False
-    max_attempts: int = Field(5, description="calls per ask, for transient errors")
-    max_asks: int = Field(5, description="asks per answer while the reply cannot be read")
-    retry_failed: bool = False
-    use_cache: bool = True
-    replace: bool = False
-    coherence: bool = True
-    coherence_encoder: str | None = None
-    price: Price | None = None
-
-    def job_options(self) -> JobOptions:
-        return JobOptions(
-            concurrency=self.concurrency,
-            adaptive=self.adaptive,
-            timeout=self.options.timeout,
-            max_attempts=self.max_attempts,
-            retry_failed=self.retry_failed,
-            use_cache=self.use_cache,
-            price=self.price,
-        )
-
-
-@dataclass
-class JudgeSummary(Tally):
-    """What one `judge_run` did: the engine's tally, and which judging it was."""
-
-    judge: str = ""
-    protocol: str = ""
-    answers: int = 0  # answered samples of the run
-    coherence: int = 0  # answers whose coherence was computed now
-
-
-def run_dataset(store: Store, run: str, data: Path | None) -> Dataset:
-    """The split a stored run answered, checked against the run's dataset fingerprint."""
-    config = store.require_run(run)
-    dataset = load_split(resolve_data_dir(data), config.split)
-    if dataset.fingerprint != config.dataset:
-        raise EIBenchError(
-            f"the {config.split} data at hand differs from the data run {run!r} answered "
-            f"(fingerprint {dataset.fingerprint} vs {config.dataset}); use the same release"
-        )
-    return dataset
-
-
-def todo_samples(
-    answers: dict[str, Generation], states: dict[str, tuple[str, str]], retry_failed: bool
-) -> list[str]:
-    """Answered samples with no verdict, a verdict on an older answer, or (with
-    `retry_failed`) an unparsed or failed judgment."""
-    return [
-        sid
-        for sid, generation in answers.items()
-        if (state := states.get(sid)) is None
-        or not is_current(generation, state[1])
-        or (retry_failed and state[0] != "ok")
-    ]
+from eibench.version import __version__
 
 
 def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:
@@ -121,8 +46,6 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
         dataset = run_dataset(store, request.run, request.data)
         answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
         if request.protocol == SEMANTIC:
-            from eibench.judges.offline import judge_semantic
-
             summary = judge_semantic(request, store, dataset, answers, workspace, console)
         else:
             summary = _judge_llm(request, store, dataset, answers, console)

@@ -35,7 +35,7 @@ import numpy as np
 
 from eibench.embed.encoder import WordEncoder, WordVectors
 from eibench.embed.sentences import clause_spans, split_clauses, split_sentences
-from eibench.judges.verdict import TriggerEvidence, Verdict
+from eibench.records.verdict import TriggerEvidence, Verdict
 
 METHOD = "word-recall-v2"
 DEFAULT_THRESHOLD = 0.43

@@ -32,8 +32,8 @@ from typing import Any
 
 from eibench.data.triggers import numbered
 from eibench.judges.json_reply import clip, find_json_object, json_kind
-from eibench.judges.verdict import JudgeParseError, TriggerEvidence, Verdict
 from eibench.models.base import GenerationParams, Message
+from eibench.records.verdict import JudgeParseError, TriggerEvidence, Verdict
 from eibench.settings.prompts import render, template, version
 
 PROTOCOL = "triggers"

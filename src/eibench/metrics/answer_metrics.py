@@ -11,14 +11,15 @@ from rich.console import Console
 from eibench.data.load import Dataset
 from eibench.embed import Encoder, WordEncoder, load_encoder
 from eibench.judges.protocols import SEMANTIC
-from eibench.judges.run import JudgeRequest, JudgeSummary, judge_run, run_dataset
+from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset
+from eibench.judges.run import judge_run
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.coherence import coherence_many
 from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
+from eibench.records.runs import answer_digest as digest
+from eibench.records.runs import is_current
 from eibench.store import Generation, Store
 from eibench.store.db import default_workspace
-from eibench.store.records import answer_digest as digest
-from eibench.store.records import is_current
 
 
 def judge_and_measure(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:

@@ -12,7 +12,7 @@ from eibench.data.categories import OVERALL
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine, combine
-from eibench.judges.run import run_dataset
+from eibench.judges.request import run_dataset
 from eibench.metrics.scores import (
     Mean,
     Row,
@@ -25,8 +25,8 @@ from eibench.metrics.scores import (
     score_values,
 )
 from eibench.metrics.stats import bootstrap_mean, paired_test
+from eibench.records.runs import is_current
 from eibench.store import Generation, JudgingConfig, Judgment, Store
-from eibench.store.records import is_current
 
 SENSITIVITY = {"sensitivity_cosine": "answer cosine", "sensitivity_cross_recall": "cross-recall"}
 

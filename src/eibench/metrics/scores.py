@@ -17,8 +17,8 @@ from eibench.data.categories import CATEGORY_LABELS, OVERALL
 from eibench.data.load import Dataset
 from eibench.data.schema import BASIC_EMOTIONS
 from eibench.metrics.stats import Interval, bootstrap_macro, bootstrap_mean
+from eibench.records.runs import is_current
 from eibench.store import Generation, Judgment
-from eibench.store.records import is_current
 
 Denominator = Literal["truth", "judge"]
 

@@ -10,7 +10,6 @@ _SPECIAL = re.compile(
     r"|</?s>|<pad>|<unk>|<eos>|<bos>|<end_of_turn>|<start_of_turn>(?:model|user)?"
     r"|\[/?INST\]|<image>|<\|image_pad\|>"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _OPEN_THINK = re.compile(r"^\s*<(think|thinking|reasoning)>", re.IGNORECASE)
 _CLOSE_THINK = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
@@ -32,8 +31,3 @@ def clean_text(raw: str) -> str:
         text = ""
     return text.strip()
 
-
-def without_surrogates(text: str) -> str:
-    """`text` with each lone UTF-16 surrogate (which no UTF-8 file can hold, and which a JSON
-    reply may carry as an escape) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)

@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from eibench import __version__
 from eibench.data.categories import CATEGORY_LABELS, COMPLEX
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
-from eibench.judges.run import run_dataset
+from eibench.judges.request import run_dataset
 from eibench.metrics.run_scores import score_run
 from eibench.metrics.scores import ScorePolicy, current_judgments, sample_value
 from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store
+from eibench.version import __version__
 
 SETTING_LABELS = {
     "user": "User Question",

@@ -10,7 +10,7 @@ from pathlib import Path
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.schema import Sample, Split
 from eibench.errors import EIBenchError
-from eibench.judges.run import run_dataset
+from eibench.judges.request import run_dataset
 from eibench.review.campaigns import Kind, ReviewItem
 from eibench.runner.select import stratified_subset
 from eibench.store import Store

@@ -1,7 +1,6 @@
-"""Async scheduling of model calls: concurrency, retries, rate limits, progress, cost.
-
-`eibench.runner.generate` (answering a split) is imported from its module: it builds on CFSA,
-which builds on this package, so re-exporting it here would make an import cycle."""
+"""Async scheduling of model calls: the job engine under every stage (concurrency, retries,
+rate limits, timeouts, progress, cost). Answering a split, a stage built on it, is
+`eibench.answers`."""
 
 from eibench.runner.cost import Price, price_table
 from eibench.runner.retry import AdaptiveLimiter, RetryPolicy, call_with_retries

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from eibench.registry import Registry
-from eibench.settings.prompts import render, version
+from eibench.settings.prompts import cfsa_prompt_version, render, version
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,7 @@ class PipelineSetting(SettingKind):
     """CFSA: a pipeline of self-ask stages, not one prompt; its version is the pipeline's."""
 
     def prompt_version(self, templates: Sequence[str]) -> str:
-        from eibench.cfsa.stages import prompt_version  # the pipeline lives a layer above
-
-        return prompt_version()
+        return cfsa_prompt_version()
 
     def prompt(self, values: Mapping[str, str], caption: str | None, text_only: bool) -> str:
         raise ValueError(f"{self.name} runs as a pipeline, not as one prompt")

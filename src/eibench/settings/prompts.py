@@ -41,3 +41,24 @@ def persona_prefix(persona: str) -> str:
 
 def render(name: str, **values: str) -> str:
     return template(name).format(**values)
+
+
+# The CFSA pipeline's templates (its stages live in `eibench.cfsa.stages`).
+CFSA_TEMPLATES: tuple[str, ...] = (
+    "cfsa/system",
+    "cfsa/no_image",
+    "cfsa/enrich_question",
+    "cfsa/generate_question",
+    "cfsa/reconstruct",
+    "cfsa/general",
+    "cfsa/scenario_questions",
+    "cfsa/scenario_answer",
+    "cfsa/summary",
+    "cfsa/verify",
+    "cfsa/mine",
+)
+
+
+def cfsa_prompt_version() -> str:
+    """A short hash of every CFSA template: the prompt version recorded with annotations."""
+    return version(*CFSA_TEMPLATES)

@@ -1,8 +1,8 @@
 """The SQLite run store: runs, generations, judgments, per-answer metrics,
 captions and the call cache."""
 
+from eibench.records.runs import Generation, JudgingConfig, Judgment, RunConfig, RunInfo
 from eibench.store.db import Store, default_workspace
-from eibench.store.records import Generation, JudgingConfig, Judgment, RunConfig, RunInfo
 
 __all__ = [
     "Generation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eibench.cfsa.records import Annotation, StageRecord
+from eibench.records.annotation import Annotation, StageRecord
 from eibench.store.db import Store
 from eibench.store.tables import now
 

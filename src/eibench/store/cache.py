@@ -3,7 +3,7 @@ response per request key (a hash of everything that shapes the request)."""
 
 from __future__ import annotations
 
-from eibench.models.base import ChatResponse
+from eibench.records.chat import ChatResponse
 from eibench.store.tables import Tables, now
 
 

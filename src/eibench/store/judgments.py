@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from eibench.errors import EIBenchError
-from eibench.store.records import JudgingConfig, Judgment
+from eibench.records.runs import JudgingConfig, Judgment
 from eibench.store.tables import Tables, config_diff, now
 
 _PUT_JUDGING = (

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from eibench.errors import EIBenchError
-from eibench.models.base import Usage
-from eibench.store.records import Generation, RunConfig, RunInfo
+from eibench.records.chat import Usage
+from eibench.records.runs import Generation, RunConfig, RunInfo
 from eibench.store.tables import Tables, config_diff, now
 
 _GENERATION_COLUMNS = (

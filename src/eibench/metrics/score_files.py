@@ -20,9 +20,9 @@ from eibench.data.categories import OVERALL
 from eibench.data.load import Dataset
 from eibench.data.reference import read_reference
 from eibench.judges.paper import parse_score
-from eibench.judges.verdict import JudgeParseError
 from eibench.metrics.scores import Mean, categories
 from eibench.metrics.stats import bootstrap_mean
+from eibench.records.verdict import JudgeParseError
 
 
 class LegacyRow(BaseModel):

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from rich.console import Console
 
-from eibench import __version__
+from eibench.answers.generate import Job, Summary, generate
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
@@ -15,12 +15,12 @@ from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.runner.cost import Price
 from eibench.runner.engine import JobOptions
-from eibench.runner.generate import Job, Summary, generate
 from eibench.runner.select import select_samples
 from eibench.settings import PERSONAS, Setting
 from eibench.settings.build import SettingName
 from eibench.slugs import slug
 from eibench.store import RunConfig, Store
+from eibench.version import __version__
 
 
 class RunRequest(BaseModel):
@@ -63,9 +63,8 @@ class RunRequest(BaseModel):
         return slug("-".join(parts))
 
 
-def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[str, Summary]:
-    """Answer the chosen samples, resuming whatever the store already has. Returns the run
-    name and what this invocation did."""
+def _check(request: RunRequest) -> None:
+    """Refuse option combinations that cannot work, before anything is loaded."""
     parse_spec(request.model)
     if request.captioner:
         parse_spec(request.captioner)
@@ -78,6 +77,11 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
     if request.text_only and request.setting != "caption":
         raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
 
+
+def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[str, Summary]:
+    """Answer the chosen samples, resuming whatever the store already has. Returns the run
+    name and what this invocation did."""
+    _check(request)
     dataset = load_split(resolve_data_dir(request.data), request.split)
     samples = select_samples(
         dataset.samples,

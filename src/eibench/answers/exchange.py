@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from eibench import __version__
 from eibench.atomic import write_text
 from eibench.data.load import Dataset
 from eibench.data.reference import read_reference
 from eibench.errors import DataError
 from eibench.models.clean import clean_text
+from eibench.records.runs import Generation, Judgment, RunConfig, is_current
 from eibench.store.db import Store
 from eibench.store.locks import writer_lock
-from eibench.store.records import Generation, Judgment, RunConfig, is_current
+from eibench.version import __version__
 
 ExportFormat = Literal["reference", "jsonl"]
 

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eibench.judges.verdict import Verdict
-from eibench.models.base import GenerationParams, Usage
+from eibench.records.chat import GenerationParams, Usage
+from eibench.records.verdict import Verdict
 
 Status = Literal["ok", "failed"]
 

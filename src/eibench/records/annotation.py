@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from eibench.models.base import Usage
+from eibench.records.chat import Usage
 
 Role = Literal["vlm", "llm"]
 AnnotationStatus = Literal["draft", "reviewed", "rejected", "failed"]
