@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from rich.console import Console
 
 from eibench.answers.generate import Job, Summary, generate
@@ -13,8 +13,7 @@ from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
-from eibench.runner.cost import Price
-from eibench.runner.engine import JobOptions
+from eibench.runner.engine import JobRequest
 from eibench.runner.select import select_samples
 from eibench.settings import PERSONAS, Setting
 from eibench.settings.build import SettingName
@@ -23,7 +22,7 @@ from eibench.store import RunConfig, Store
 from eibench.version import __version__
 
 
-class RunRequest(BaseModel):
+class RunRequest(JobRequest):
     """Everything `eibench run` takes; also what an experiment grid builds for each cell."""
 
     model: str = "prior"
@@ -40,17 +39,11 @@ class RunRequest(BaseModel):
     params: GenerationParams = GenerationParams()
     options: ModelOptions = ModelOptions()
     captioner_options: ModelOptions | None = None
-    concurrency: int = 8
-    adaptive: bool = False
-    max_attempts: int = 5
     limit: int | None = None
     sample_ids: list[str] = Field(default_factory=list)
     subset: int | None = None
     subset_seed: int = 0
     max_image_side: int | None = None
-    retry_failed: bool = False
-    use_cache: bool = True
-    price: Price | None = None
 
     def run_name(self) -> str:
         if self.run:
@@ -122,15 +115,7 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         images=request.images,
         captioner=captioner,
         cfsa_llm=cfsa_llm,
-        options=JobOptions(
-            concurrency=request.concurrency,
-            adaptive=request.adaptive,
-            timeout=request.options.timeout,
-            max_attempts=request.max_attempts,
-            retry_failed=request.retry_failed,
-            use_cache=request.use_cache,
-            price=request.price,
-        ),
+        options=request.job_options(request.options.timeout),
     )
     with Store.open(request.workspace) as store:
         summary = generate(job, store, console)

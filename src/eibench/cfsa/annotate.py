@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from rich.console import Console
 
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
@@ -23,7 +23,7 @@ from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.records.annotation import Annotation, annotation_id
 from eibench.runner.calls import CachedCaller
-from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
+from eibench.runner.engine import JobRequest, Outcome, StageRun, Tally, run_stage
 from eibench.store import Store
 from eibench.store.annotations import annotation_statuses, put_annotations
 from eibench.store.locks import writer_lock
@@ -42,7 +42,7 @@ class Item:
         return annotation_id(self.image, self.emotion, self.question)
 
 
-class AnnotateRequest(BaseModel):
+class AnnotateRequest(JobRequest):
     """Everything `eibench annotate` takes."""
 
     images: Path
@@ -57,7 +57,6 @@ class AnnotateRequest(BaseModel):
     llm_options: ModelOptions = ModelOptions()
     batch: str = "cfsa"
     workspace: Path | None = None
-    concurrency: int = 8
     limit: int | None = None
     params: GenerationParams = GenerationParams()
     general_questions: list[str] | None = None
@@ -65,19 +64,12 @@ class AnnotateRequest(BaseModel):
     extra_rounds: int = 0
     verify: bool = False
     max_image_side: int | None = None
-    max_attempts: int = 5
-    retry_failed: bool = False
-    use_cache: bool = True
     encoder: bool = Field(False, description="load MiniLM for dedupe by meaning and novelty")
 
-    def job_options(self) -> JobOptions:
-        return JobOptions(
-            concurrency=self.concurrency,
-            timeout=max(self.vlm_options.timeout, self.llm_options.timeout),
-            max_attempts=self.max_attempts,
-            retry_failed=self.retry_failed,
-            use_cache=self.use_cache,
-        )
+    @property
+    def timeout(self) -> float:
+        """Seconds for one whole model call: the longer of the two models' timeouts."""
+        return max(self.vlm_options.timeout, self.llm_options.timeout)
 
 
 AnnotateSummary = Tally  # what one `annotate` did
@@ -149,7 +141,7 @@ def annotate(request: AnnotateRequest, console: Console | None = None) -> Annota
     """Annotate the request's items that are not done yet (and failed ones with retry)."""
     parse_spec(request.vlm)
     parse_spec(request.llm)
-    request.job_options().check()
+    request.job_options(request.timeout).check()
     items = collect_items(request)
     with (
         Store.open(request.workspace) as store,
@@ -165,7 +157,7 @@ def annotate(request: AnnotateRequest, console: Console | None = None) -> Annota
             work = StageRun(
                 f"annotate {request.batch}", todo, lambda caller: _stage(request, store, caller)
             )
-            run_stage(work, store, request.job_options(), summary, console)
+            run_stage(work, store, request.job_options(request.timeout), summary, console)
     return summary
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.load import Dataset
@@ -15,12 +15,11 @@ from eibench.judges.protocols import SEMANTIC
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
 from eibench.records.runs import is_current
-from eibench.runner.cost import Price
-from eibench.runner.engine import JobOptions, Tally
+from eibench.runner.engine import JobRequest, Tally
 from eibench.store import Generation, Store
 
 
-class JudgeRequest(BaseModel):
+class JudgeRequest(JobRequest):
     """Everything `eibench judge` takes for one judge."""
 
     run: str
@@ -33,27 +32,10 @@ class JudgeRequest(BaseModel):
     options: ModelOptions = ModelOptions()
     params: GenerationParams = GenerationParams()
     paper_sampling: bool = False
-    concurrency: int = 8
-    adaptive: bool = False
-    max_attempts: int = Field(5, description="calls per ask, for transient errors")
     max_asks: int = Field(5, description="asks per answer while the reply cannot be read")
-    retry_failed: bool = False
-    use_cache: bool = True
     replace: bool = False
     coherence: bool = True
     coherence_encoder: str | None = None
-    price: Price | None = None
-
-    def job_options(self) -> JobOptions:
-        return JobOptions(
-            concurrency=self.concurrency,
-            adaptive=self.adaptive,
-            timeout=self.options.timeout,
-            max_attempts=self.max_attempts,
-            retry_failed=self.retry_failed,
-            use_cache=self.use_cache,
-            price=self.price,
-        )
 
 
 @dataclass

@@ -37,7 +37,7 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
     check_protocol(request.protocol)
     if request.protocol != SEMANTIC and not request.judge:
         raise EIBenchError(f"the {request.protocol} protocol needs a judge model: pass --judge")
-    request.job_options().check()
+    request.job_options(request.options.timeout).check()
     if request.max_asks < 1:
         raise EIBenchError("--max-asks must be at least 1")
     workspace = request.workspace or default_workspace()
@@ -92,7 +92,7 @@ def _judge_llm(
         return _LLMJudging(request.run, asker, samples, answers, store)
 
     work = StageRun(f"judge {request.run}", todo, build)
-    return run_stage(work, store, request.job_options(), summary, console)
+    return run_stage(work, store, request.job_options(request.options.timeout), summary, console)
 
 
 @dataclass

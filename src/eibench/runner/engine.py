@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from pydantic import BaseModel, Field
 from rich.console import Console
 
 from eibench.errors import EIBenchError
@@ -52,6 +53,29 @@ class JobOptions:
     @property
     def policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts, timeout=self.timeout)
+
+
+class JobRequest(BaseModel):
+    """The runner fields a stage's request shares with every other (`eibench run`, `judge`,
+    `annotate`): one place for what the shared flags mean."""
+
+    concurrency: int = 8
+    adaptive: bool = False
+    max_attempts: int = Field(5, description="attempts per model call, for transient errors")
+    retry_failed: bool = False
+    use_cache: bool = True
+    price: Price | None = None
+
+    def job_options(self, timeout: float) -> JobOptions:
+        return JobOptions(
+            concurrency=self.concurrency,
+            adaptive=self.adaptive,
+            timeout=timeout,
+            max_attempts=self.max_attempts,
+            retry_failed=self.retry_failed,
+            use_cache=self.use_cache,
+            price=self.price,
+        )
 
 
 @dataclass
