@@ -40,3 +40,38 @@ def test_importing_eibench_stays_light() -> None:
     probe = f"import sys, eibench; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_library_runs_report_through_callbacks_and_logging(
+    release_dir: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    probe = """
+import logging, sys
+import eibench
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s %(message)s")
+updates = []
+name, tally = eibench.run("prior", split="basic", limit=12, on_progress=updates.append)
+eibench.judge(name, on_progress=updates.append)
+last = [u for u in updates if u.finished]
+print("finished", [(u.label, u.total, u.done, u.failed) for u in last])
+print("counts rise", all(a.done <= b.done for a, b in zip(updates, updates[1:]) if a.job == b.job))
+"""
+    env = {"EIBENCH_DATA": str(release_dir), "EIBENCH_WORKSPACE": str(tmp_path / "ws")}
+    import os
+
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    ).stdout
+    assert "eibench.runner prior-basic-user: 12 to do" in out, out
+    assert "eibench.runner prior-basic-user: 12 done, 0 failed" in out, out
+    finished = next(line for line in out.splitlines() if line.startswith("finished"))
+    assert "'prior-basic-user', 12, 12, 0)" in finished
+    assert "judge prior-basic-user" in finished
+    assert "counts rise True" in out

@@ -6,6 +6,7 @@ image file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -147,7 +148,7 @@ def test_a_failure_never_replaces_a_committed_answer_but_an_answer_replaces_a_fa
     assert store.put_generation(failed) is False
     assert [g.status for g in store.generations("r")] == ["ok"]
     store.ensure_run("r", _CONFIG)  # idempotent
-    with store.transaction() as db:
+    with contextlib.closing(sqlite3.connect(store.path)) as db, db:
         db.execute("UPDATE generations SET status = 'failed'")
     assert store.put_generation(ok)
     assert [g.clean for g in store.generations("r")] == ["1. x"]
@@ -194,9 +195,9 @@ def test_an_old_store_with_empty_answers_is_upgraded_to_failures(tmp_path: Path)
     store.put_generation(ok.model_copy(update={"sample_id": "s2", "raw": "", "clean": ""}))
     store.cache_response("k-empty", "openai:m", ChatResponse(text=""))
     store.cache_response("k-full", "openai:m", ChatResponse(text="1. x"))
-    with store.transaction() as db:
-        db.execute("PRAGMA user_version = 0")  # as an older eibench left it
     store.close()
+    with contextlib.closing(sqlite3.connect(store.path)) as db, db:
+        db.execute("PRAGMA user_version = 0")  # as an older eibench left it
     with Store.open(tmp_path / "ws") as again:
         by_id = {g.sample_id: g for g in again.generations("r")}
         assert by_id["s1"].status == "ok"

@@ -1,7 +1,8 @@
 """eibench: the Emotion Interpretation benchmark toolkit (EIBench, CVPR 2025 "Why We Feel").
 
-The library API, for notebooks and scripts (nothing is printed; progress shows only where a
-rich `console` is passed):
+The library API, for notebooks and scripts. Nothing is printed: stages log their start and end
+on the `eibench` logger, and `on_progress` (any callable taking a
+`eibench.runner.progress.ProgressUpdate`) receives live counts:
 
     import eibench
     name, tally = eibench.run("prior", split="basic", limit=20)
@@ -20,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 from eibench.errors import DataError, EIBenchError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from eibench.judges.request import JudgeSummary
     from eibench.metrics.run_scores import RunScores
     from eibench.runner.engine import Tally
+    from eibench.runner.progress import OnProgress
 
 from eibench.version import __version__
 
@@ -36,7 +36,7 @@ def run(
     split: str = "basic",
     setting: str = "user",
     *,
-    console: Console | None = None,
+    on_progress: OnProgress | None = None,
     **options: Any,
 ) -> tuple[str, Tally]:
     """Answer `split` with `model` under `setting`, resuming what the workspace holds; returns
@@ -44,18 +44,18 @@ def run(
     from eibench.answers.benchmark import RunRequest, run_benchmark
 
     request = RunRequest(model=model, split=split, setting=setting, **options)
-    return run_benchmark(request, console)
+    return run_benchmark(request, on_progress)
 
 
 def judge(
-    run: str, protocol: str = "semantic", *, console: Console | None = None, **options: Any
+    run: str, protocol: str = "semantic", *, on_progress: OnProgress | None = None, **options: Any
 ) -> JudgeSummary:
     """Judge the stored answers of `run` (only what is not judged yet). Same options as
     `eibench judge`; LLM protocols need `judge="openai:MODEL"` and its `options`."""
     from eibench.judges.request import JudgeRequest
     from eibench.metrics.answer_metrics import judge_and_measure
 
-    return judge_and_measure(JudgeRequest(run=run, protocol=protocol, **options), console)
+    return judge_and_measure(JudgeRequest(run=run, protocol=protocol, **options), on_progress)
 
 
 def score(run: str, **options: Any) -> RunScores:

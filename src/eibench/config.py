@@ -63,4 +63,3 @@ def load_config() -> dict[str, Any]:
         return read_toml(config_path(), "config file")
     except FileNotFoundError:
         return {}
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from rich.console import Console
 
 from eibench.answers.generate import Job, Summary, generate
 from eibench.data import load_split, resolve_data_dir
@@ -14,6 +13,7 @@ from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.runner.engine import JobRequest
+from eibench.runner.progress import OnProgress
 from eibench.runner.select import select_samples
 from eibench.settings import PERSONAS, Setting
 from eibench.settings.build import SettingName
@@ -71,7 +71,9 @@ def _check(request: RunRequest) -> None:
         raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
 
 
-def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[str, Summary]:
+def run_benchmark(
+    request: RunRequest, on_progress: OnProgress | None = None
+) -> tuple[str, Summary]:
     """Answer the chosen samples, resuming whatever the store already has. Returns the run
     name and what this invocation did."""
     _check(request)
@@ -118,5 +120,5 @@ def run_benchmark(request: RunRequest, console: Console | None = None) -> tuple[
         options=request.job_options(request.options.timeout),
     )
     with Store.open(request.workspace) as store:
-        summary = generate(job, store, console)
+        summary = generate(job, store, on_progress)
     return job.run, summary

@@ -12,8 +12,6 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.data.schema import Sample
 from eibench.data.triggers import numbered
@@ -23,6 +21,7 @@ from eibench.models.clean import clean_text
 from eibench.models.images import image_part
 from eibench.runner.calls import CachedCaller
 from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
+from eibench.runner.progress import OnProgress
 from eibench.settings import Setting, caption_messages
 from eibench.settings.prompts import version
 from eibench.store import Generation, RunConfig, Store
@@ -214,8 +213,8 @@ def todo(job: Job, store: Store) -> list[Sample]:
     ]
 
 
-def generate(job: Job, store: Store, console: Console | None = None) -> Summary:
-    """Run `job` to completion against `store`; show progress on `console` if given."""
+def generate(job: Job, store: Store, on_progress: OnProgress | None = None) -> Summary:
+    """Run `job` to completion against `store`, reporting to `on_progress` if given."""
     if _needs_images(job) and job.images is None:
         raise EIBenchError(
             f"the {job.setting.name} setting sends the image: pass --images ROOT "
@@ -227,7 +226,7 @@ def generate(job: Job, store: Store, console: Console | None = None) -> Summary:
         remaining = todo(job, store)
         tally = Tally(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
         work = StageRun(job.run, remaining, lambda caller: _stage(job, store, caller))
-        run_stage(work, store, job.options, tally, console)
+        run_stage(work, store, job.options, tally, on_progress)
     statuses = store.statuses(job.run)
     tally.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)
     return tally

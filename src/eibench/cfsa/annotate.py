@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
-from rich.console import Console
 
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.data.files import iter_jsonl, read_text, split_lines
@@ -24,6 +23,7 @@ from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.records.annotation import Annotation, annotation_id
 from eibench.runner.calls import CachedCaller
 from eibench.runner.engine import JobRequest, Outcome, StageRun, Tally, run_stage
+from eibench.runner.progress import OnProgress
 from eibench.store import Store
 from eibench.store.annotations import annotation_statuses, put_annotations
 from eibench.store.locks import writer_lock
@@ -137,7 +137,7 @@ def _questions(path: Path, images: set[str]) -> dict[str, str]:
     return {image: question for image, (question, _) in found.items()}
 
 
-def annotate(request: AnnotateRequest, console: Console | None = None) -> AnnotateSummary:
+def annotate(request: AnnotateRequest, on_progress: OnProgress | None = None) -> AnnotateSummary:
     """Annotate the request's items that are not done yet (and failed ones with retry)."""
     parse_spec(request.vlm)
     parse_spec(request.llm)
@@ -157,7 +157,7 @@ def annotate(request: AnnotateRequest, console: Console | None = None) -> Annota
             work = StageRun(
                 f"annotate {request.batch}", todo, lambda caller: _stage(request, store, caller)
             )
-            run_stage(work, store, request.job_options(request.timeout), summary, console)
+            run_stage(work, store, request.job_options(request.timeout), summary, on_progress)
     return summary
 
 

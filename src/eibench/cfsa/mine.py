@@ -8,8 +8,6 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-
 from eibench.cfsa import stages as st
 from eibench.cfsa.similarity import QuestionCluster, cluster_questions
 from eibench.data.images import ImageError
@@ -19,6 +17,7 @@ from eibench.models.images import image_part
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.runner.calls import CachedCaller
 from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
+from eibench.runner.progress import OnProgress
 from eibench.store import Store
 
 
@@ -34,7 +33,7 @@ def mine_questions(
     options: ModelOptions | None = None,
     workspace: Path | None = None,
     concurrency: int = 8,
-    console: Console | None = None,
+    on_progress: OnProgress | None = None,
 ) -> tuple[list[QuestionCluster], int]:
     """The k largest clusters of the questions proposed for a seeded sample of `keys`, and how
     many questions were proposed."""
@@ -46,7 +45,7 @@ def mine_questions(
     stage = _Proposing(images, per_image, load_model(llm, model_options))
     job = JobOptions(concurrency=concurrency, timeout=model_options.timeout)
     with Store.open(workspace) as store:
-        run_stage(StageRun("mine questions", chosen, stage.bind), store, job, Tally(), console)
+        run_stage(StageRun("mine questions", chosen, stage.bind), store, job, Tally(), on_progress)
     from eibench.embed import load_encoder
 
     return cluster_questions(stage.proposed, load_encoder(), k), len(stage.proposed)

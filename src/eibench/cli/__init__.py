@@ -88,4 +88,3 @@ def run(argv: list[str] | None = None) -> int:
         )
         return getattr(exc, "exit_code", 2)
     return 0
-

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from eibench.cli.console import err, out
+from eibench.cli.console import ProgressBar, err, out
 from eibench.cli.options import (
     ConcurrencyOption,
     MaxAttemptsOption,
@@ -178,7 +178,7 @@ def annotate(
         max_attempts=max_attempts, retry_failed=retry_failed, use_cache=not no_cache,
         encoder=dedupe_by_meaning or extra_rounds > 0,
     )  # fmt: skip
-    summary = run_annotate(request, console=err)
+    summary = run_annotate(request, on_progress=ProgressBar())
     table = Table(title=f"annotate {escape(batch)}", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -291,7 +291,7 @@ def mine_questions(
     clusters, proposed = mine(
         images, keys, llm, k=k, per_image=per_image, sample=sample,
         options=ModelOptions(base_urls=base_url or [], timeout=timeout), workspace=workspace,
-        concurrency=concurrency, console=err,
+        concurrency=concurrency, on_progress=ProgressBar(),
     )  # fmt: skip
     table = Table(title=f"general questions ({proposed} proposed)", title_justify="left")
     table.add_column("#", justify="right")

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from eibench.cli.console import err, out
+from eibench.cli.console import ProgressBar, err, out
 from eibench.cli.options import (
     AdaptiveOption,
     ConcurrencyOption,
@@ -170,7 +170,7 @@ def judge(
             coherence_encoder=coherence_encoder,
             price=prices().get(spec_name) if spec_name else None,
         )
-        summary = judge_and_measure(request, console=err)
+        summary = judge_and_measure(request, on_progress=ProgressBar())
         _print_summary(run, summary)
         if summary.stopped:
             raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from eibench.atomic import write_text
-from eibench.cli.console import err, out
+from eibench.cli.console import ProgressBar, err, out
 from eibench.cli.options import (
     RUNNER_PANEL,
     DataOption,
@@ -198,7 +198,7 @@ def _run_grid(
         if value is not None:
             updates[key] = value
     grid = grid.model_copy(update=updates)
-    summary = run_grid(grid, err)
+    summary = run_grid(grid, ProgressBar())
     err.print(
         f"grid {escape(grid.name)}: {len(summary.runs)} run(s), {summary.answered:,} answer(s) "
         f"and {summary.judged:,} verdict(s) made now"

@@ -14,6 +14,7 @@ from rich.table import Table
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
 from eibench.errors import EIBenchError
+from eibench.review.campaigns import Kind
 from eibench.store import Store
 
 review_app = typer.Typer(
@@ -44,16 +45,10 @@ def _links_lost(exc: OSError, what: str) -> EIBenchError:
     return EIBenchError(f"could not write the login links to standard output ({reason}); {what}")
 
 
-class KindChoice(str, Enum):
-    rate = "rate"
-    refine = "refine"
-    audit = "audit"
-
-
 @review_app.command("create")
 def create(
     kind: Annotated[
-        KindChoice,
+        Kind,
         typer.Option(
             help="rate: 0-5 quality scores; refine: edit CFSA drafts; audit: mark "
             "each trigger covered or missed by a model answer."
@@ -91,16 +86,16 @@ def create(
     if stratify not in ("emotion", "none", None):
         raise EIBenchError("--stratify takes emotion or none")
     names = [r.strip() for r in raters.split(",")]
-    campaign_name = name if name is not None else f"{kind.value}-{source.replace(':', '-')}"
+    campaign_name = name if name is not None else f"{kind}-{source.replace(':', '-')}"
     check_name(campaign_name, "campaign")
     for rater in names:
         check_name(rater, "rater")
     with Store.open(workspace) as store:
         found = build_items(
-            store, kind.value, source, data=data, sample=sample, seed=seed,
+            store, kind, source, data=data, sample=sample, seed=seed,
             stratify=stratify == "emotion",
         )  # fmt: skip
-        campaign = Campaign(name=campaign_name, kind=kind.value, source=source, raters=names)
+        campaign = Campaign(name=campaign_name, kind=kind, source=source, raters=names)
         try:
             create_campaign(store, campaign, found, deliver=_link_printer(base_url))
         except OSError as exc:

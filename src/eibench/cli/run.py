@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from eibench.answers.benchmark import RunRequest, run_benchmark
-from eibench.cli.console import err, out
+from eibench.answers.generate import Summary
+from eibench.cli.console import ProgressBar, err, out
 from eibench.cli.options import (
     AdaptiveOption,
     ConcurrencyOption,
@@ -206,7 +208,12 @@ def run(
         use_cache=not no_cache,
         price=prices().get(model),
     )
-    name, summary = run_benchmark(request, console=err)
+    name, summary = run_benchmark(request, on_progress=ProgressBar())
+    _report(name, summary, workspace)
+
+
+def _report(name: str, summary: Summary, workspace: Path | None) -> None:
+    """The run's tally as a table; a stop or any failed sample exits non-zero."""
     table = Table(title=f"run {escape(name)}", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,25 +14,12 @@ from eibench.cli.console import out
 from eibench.cli.judge import JudgesOption
 from eibench.cli.options import DataOption, SplitChoice, SplitOption, WorkspaceOption
 from eibench.errors import EIBenchError
+from eibench.judges.panel import Combine
 from eibench.judges.protocols import ProtocolName
-from eibench.metrics.scores import Mean, Row, ScorePolicy
+from eibench.metrics.scores import Denominator, Mean, Row, ScorePolicy
+from eibench.metrics.stats import PairedMethod
 
 POLICY_PANEL = "Scoring"
-
-
-class DenominatorChoice(str, Enum):
-    truth = "truth"
-    judge = "judge"
-
-
-class CombineChoice(str, Enum):
-    mean = "mean"
-    majority = "majority"
-
-
-class MethodChoice(str, Enum):
-    permutation = "permutation"
-    bootstrap = "bootstrap"
 
 
 def pct(mean: Mean) -> str:
@@ -80,13 +66,13 @@ def _rows_table(
 
 
 def _policy(
-    unparsed_as_zero: bool, denominator: DenominatorChoice, resamples: int, seed: int
+    unparsed_as_zero: bool, denominator: Denominator, resamples: int, seed: int
 ) -> ScorePolicy:
     if resamples < 1000:
         raise EIBenchError("--resamples must be at least 1000")
     return ScorePolicy(
         unparsed_as_zero=unparsed_as_zero,
-        denominator=denominator.value,
+        denominator=denominator,
         resamples=resamples,
         seed=seed,
     )
@@ -102,7 +88,7 @@ UnparsedOption = Annotated[
     ),
 ]
 DenominatorOption = Annotated[
-    DenominatorChoice,
+    Denominator,
     typer.Option(
         help="truth: recall = min(correct, n) / n with n the ground-truth count; judge: "
         "correct / the judge's own total, the release's arithmetic.",
@@ -124,7 +110,7 @@ def score(
         typer.Option(help="Only this protocol's judgments.", show_default=False),
     ] = None,
     combine: Annotated[
-        CombineChoice | None,
+        Combine | None,
         typer.Option(
             help="Combine several judges of one protocol into a panel: mean of recalls, or "
             "majority vote per trigger (median recall where judges give no per-trigger votes); "
@@ -146,7 +132,7 @@ def score(
     ] = None,
     split: SplitOption = "basic",
     unparsed_as_zero: UnparsedOption = False,
-    denominator: DenominatorOption = DenominatorChoice.truth,
+    denominator: DenominatorOption = "truth",
     resamples: ResamplesOption = 2000,
     seed: SeedOption = 0,
     data: DataOption = None,
@@ -171,7 +157,7 @@ def score(
         data=data,
         workspace=workspace,
         policy=policy,
-        how=combine.value if combine else None,
+        how=combine,
     )
     if as_json:
         out.print_json(result.model_dump_json())
@@ -241,10 +227,10 @@ def compare(
         ProtocolName | None, typer.Option(help="Protocol.", show_default=False)
     ] = None,
     method: Annotated[
-        MethodChoice, typer.Option(help="Paired test: sign-flip permutation or bootstrap.")
-    ] = MethodChoice.permutation,
+        PairedMethod, typer.Option(help="Paired test: sign-flip permutation or bootstrap.")
+    ] = "permutation",
     unparsed_as_zero: UnparsedOption = False,
-    denominator: DenominatorOption = DenominatorChoice.truth,
+    denominator: DenominatorOption = "truth",
     seed: SeedOption = 0,
     data: DataOption = None,
     workspace: WorkspaceOption = None,
@@ -262,7 +248,7 @@ def compare(
         data=data,
         workspace=workspace,
         policy=_policy(unparsed_as_zero, denominator, 2000, seed),
-        method=method.value,
+        method=method,
     )
     if as_json:
         out.print_json(result.model_dump_json())

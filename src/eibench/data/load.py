@@ -88,6 +88,24 @@ def load_basic(root: Path) -> Dataset:
     """Join `EI_Basic/user.jsonl` (questions) and `basic_ground_truth.json` (triggers) by key."""
     found: list[Finding] = []
     qpath, tpath = root / BASIC_QUESTIONS, root / BASIC_TRUTH
+    questions = _basic_questions(qpath, found)
+    truths, lines = _basic_truths(tpath, found)
+    for key, (_, number) in questions.items():
+        if key not in truths:
+            raise DataError(
+                qpath, f"no ground truth for this key in {tpath.name}", line=number, key=key
+            )
+    for key in truths:
+        if key not in questions:
+            raise DataError(
+                tpath, f"no question for this key in {qpath.name}", line=lines.get(key), key=key
+            )
+    samples = [Sample.create("basic", key, q, truths[key]) for key, (q, _) in questions.items()]
+    return Dataset("basic", samples, found)
+
+
+def _basic_questions(qpath: Path, found: list[Finding]) -> dict[str, tuple[str, int]]:
+    """key -> (question, line) from `user.jsonl`; a repeated identical line is counted once."""
     questions: dict[str, tuple[str, int]] = {}
     for number, pairs in iter_jsonl(qpath):
         for key, value in pairs:
@@ -101,12 +119,9 @@ def load_basic(root: Path) -> Dataset:
                         line=number,
                         key=key,
                     )
+                message = f"{key}: duplicate of line {questions[key][1]}, counted once"
                 found.append(
-                    Finding(
-                        level="warning",
-                        where=f"{qpath.name}:{number}",
-                        message=f"{key}: duplicate of line {questions[key][1]}, counted once",
-                    )
+                    Finding(level="warning", where=f"{qpath.name}:{number}", message=message)
                 )
                 continue
             _chars(key, "image key", qpath, number, key, found)
@@ -114,7 +129,11 @@ def load_basic(root: Path) -> Dataset:
             questions[key] = (question, number)
     if not questions:
         raise DataError(qpath, "no samples (no {image: question} line)")
+    return questions
 
+
+def _basic_truths(tpath: Path, found: list[Finding]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """key -> parsed triggers from `basic_ground_truth.json`, and the line of each key."""
     text, pairs = read_json_object(tpath)
     lines = key_lines(text)
     truths: dict[str, list[str]] = {}
@@ -126,34 +145,13 @@ def load_basic(root: Path) -> Dataset:
         if key in raw_truths:
             if raw_truths[key] != raw:
                 raise DataError(tpath, "duplicate key with different triggers", line=line, key=key)
-            found.append(
-                Finding(
-                    level="warning",
-                    where=f"{tpath.name}:{line}",
-                    message=f"{key}: duplicate key, counted once",
-                )
-            )
+            message = f"{key}: duplicate key, counted once"
+            found.append(Finding(level="warning", where=f"{tpath.name}:{line}", message=message))
             continue
         raw_truths[key] = raw
         _chars(raw, "triggers", tpath, line, key, found)
         truths[key] = _triggers(raw, tpath, line, key, found)
-
-    for key, (_, number) in questions.items():
-        if key not in truths:
-            raise DataError(
-                qpath, f"no ground truth for this key in {tpath.name}", line=number, key=key
-            )
-    for key in truths:
-        if key not in questions:
-            raise DataError(
-                tpath,
-                f"no question for this key in {qpath.name}",
-                line=lines.get(key),
-                key=key,
-            )
-
-    samples = [Sample.create("basic", key, q, truths[key]) for key, (q, _) in questions.items()]
-    return Dataset("basic", samples, found)
+    return truths, lines
 
 
 def load_complex(root: Path) -> Dataset:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.console import Console
-
 from eibench.answers.benchmark import RunRequest, run_benchmark
 from eibench.errors import EIBenchError
 from eibench.experiments.config import Grid
@@ -15,6 +13,7 @@ from eibench.judges.request import JudgeRequest
 from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
+from eibench.runner.progress import OnProgress
 from eibench.slugs import slug
 
 
@@ -53,13 +52,13 @@ def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
     return out
 
 
-def run_grid(grid: Grid, console: Console | None = None) -> GridSummary:
+def run_grid(grid: Grid, on_progress: OnProgress | None = None) -> GridSummary:
     """Answer, then judge, every cell; what the store already has is skipped."""
     summary = GridSummary()
     for request, _ in cells(grid):
         name = request.run_name()
         try:
-            _, done = run_benchmark(request, console)
+            _, done = run_benchmark(request, on_progress)
         except EIBenchError as exc:
             summary.problems.append(f"{name}: {exc}")
             continue
@@ -81,7 +80,7 @@ def run_grid(grid: Grid, console: Console | None = None) -> GridSummary:
                         paper_sampling=judge.paper_sampling, concurrency=grid.judge_concurrency,
                         max_attempts=grid.max_attempts,
                     ),
-                    console,
+                    on_progress,
                 )  # fmt: skip
             except EIBenchError as exc:
                 summary.problems.append(f"{what}: {exc}")

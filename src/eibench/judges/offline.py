@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.embed import load_encoder
@@ -17,6 +15,7 @@ from eibench.judges.request import JudgeRequest, JudgeSummary, todo_samples
 from eibench.judges.semantic import SemanticJudge
 from eibench.records.runs import answer_digest as digest
 from eibench.runner.engine import JobOptions, Outcome, StageRun, run_stage
+from eibench.runner.progress import OnProgress
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.version import __version__
 
@@ -29,7 +28,7 @@ def judge_semantic(
     dataset: Dataset,
     answers: dict[str, Generation],
     workspace: Path,
-    console: Console | None,
+    on_progress: OnProgress | None,
 ) -> JudgeSummary:
     encoder = load_encoder(request.judge, cache_dir=workspace / "embeddings")
     judge = SemanticJudge(encoder)
@@ -47,7 +46,7 @@ def judge_semantic(
     stage = _SemanticJudging(request.run, judge, config, dataset.by_id(), answers, store)
     work = StageRun(f"judge {request.run}", chunks, lambda caller: stage)
     options = JobOptions(concurrency=1)  # one chunk at a time: the encoder uses every core
-    return run_stage(work, store, options, summary, console)
+    return run_stage(work, store, options, summary, on_progress)
 
 
 @dataclass

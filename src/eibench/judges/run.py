@@ -3,15 +3,15 @@
 Judging resumes like generation: every verdict (or typed failure) is committed as it arrives,
 a rerun judges only what is missing, and an answer that changed since it was judged (a retried
 generation) is judged again. LLM judges go through the same model layer, call cache, retries
-and progress bar as generation; the `semantic` judge runs offline in batches and also stores
-each answer's long-term coherence and, on the complex split, its emotion sensitivity.
+and progress reporting as generation; the `semantic` judge runs offline in batches. Judging
+stores verdicts only: answer metrics are `eibench.metrics.answer_metrics`'s stage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from rich.console import Console
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
@@ -24,15 +24,16 @@ from eibench.models.clean import clean_text
 from eibench.models.registry import load_model, parse_spec
 from eibench.records.runs import answer_digest as digest
 from eibench.records.verdict import JudgeParseError, Verdict
-from eibench.runner.calls import CachedCaller
+from eibench.runner.calls import CachedCaller, Called
 from eibench.runner.engine import Outcome, StageRun, run_stage
+from eibench.runner.progress import OnProgress
 from eibench.store import Generation, JudgingConfig, Judgment, Store
 from eibench.store.db import default_workspace
 from eibench.store.locks import writer_lock
 from eibench.version import __version__
 
 
-def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:
+def judge_run(request: JudgeRequest, on_progress: OnProgress | None = None) -> JudgeSummary:
     """Judge the run's answers that still need it; returns what this invocation did."""
     check_protocol(request.protocol)
     if request.protocol != SEMANTIC and not request.judge:
@@ -46,9 +47,9 @@ def judge_run(request: JudgeRequest, console: Console | None = None) -> JudgeSum
         dataset = run_dataset(store, request.run, request.data)
         answers = {g.sample_id: g for g in store.generations(request.run) if g.status == "ok"}
         if request.protocol == SEMANTIC:
-            summary = judge_semantic(request, store, dataset, answers, workspace, console)
+            summary = judge_semantic(request, store, dataset, answers, workspace, on_progress)
         else:
-            summary = _judge_llm(request, store, dataset, answers, console)
+            summary = _judge_llm(request, store, dataset, answers, on_progress)
     summary.answers = len(answers)
     return summary
 
@@ -61,7 +62,7 @@ def _judge_llm(
     store: Store,
     dataset: Dataset,
     answers: dict[str, Generation],
-    console: Console | None,
+    on_progress: OnProgress | None,
 ) -> JudgeSummary:
     assert request.judge is not None
     parse_spec(request.judge)
@@ -92,7 +93,9 @@ def _judge_llm(
         return _LLMJudging(request.run, asker, samples, answers, store)
 
     work = StageRun(f"judge {request.run}", todo, build)
-    return run_stage(work, store, request.job_options(request.options.timeout), summary, console)
+    return run_stage(
+        work, store, request.job_options(request.options.timeout), summary, on_progress
+    )
 
 
 @dataclass
@@ -139,65 +142,73 @@ class _Asker:
     config: JudgingConfig
 
     async def judge(self, run: str, sample: Sample, answer: Generation) -> Judgment:
-        base = {
-            "run": run,
-            "sample_id": sample.id,
-            "judge": self.config.judge,
-            "protocol": self.config.protocol,
-            "answer_digest": digest(answer.clean),
-        }
+        record = partial(
+            Judgment,
+            run=run,
+            sample_id=sample.id,
+            judge=self.config.judge,
+            protocol=self.config.protocol,
+            answer_digest=digest(answer.clean),
+        )
         messages = self.protocol.messages(sample.split, answer.clean or "", sample.triggers)
         resample = self.params.temperature > 0
-        usage, latency, cached, raw = Usage(), 0.0, True, None
+        spent = _Spent()
         error: JudgeParseError | None = None
         for ask in range(1, self.max_asks + 1):
             context = {"ask": str(ask)} if resample and ask > 1 else {}
             request = ChatRequest(messages=messages, params=self.params, context=context)
             try:
-                called = await self.caller.call(self.model, request)
+                raw = spent.add(await self.caller.call(self.model, request))
             except ModelCallError as exc:
-                return Judgment(
-                    **base,
+                return record(
                     status="failed",
                     attempts=ask,
-                    usage=usage,
-                    raw=raw,
+                    usage=spent.usage,
+                    raw=spent.raw,
                     error_kind=exc.kind,
                     error_message=str(exc),
                 )
-            cached = cached and called.cached
-            if not called.cached:
-                usage, latency = usage + called.response.usage, latency + called.latency
-            raw = called.response.text
             try:
                 verdict: Verdict = self.protocol.parse(clean_text(raw), len(sample.triggers))
             except JudgeParseError as exc:
                 error = exc
                 if not resample:
-                    messages = [
-                        *messages,
-                        messages[0].text("assistant", raw),
-                        self.protocol.reask(exc),
-                    ]
+                    reply = messages[0].text("assistant", raw)
+                    messages = [*messages, reply, self.protocol.reask(exc)]
                 continue
-            return Judgment(
-                **base,
-                status="ok",
-                verdict=verdict,
-                raw=raw,
-                attempts=ask,
-                usage=usage,
-                latency=latency,
-                cached=cached,
-            )
-        return Judgment(
-            **base,
+            return record(status="ok", verdict=verdict, attempts=ask, **spent.fields())
+        return record(
             status="judge_unparsed",
-            raw=raw,
             attempts=self.max_asks,
-            usage=usage,
-            latency=latency,
-            cached=cached,
             error_kind="judge_unparsed",
             error_message=str(error),
+            **spent.fields(),
         )
+
+
+@dataclass
+class _Spent:
+    """What the asks about one answer cost so far, and the last reply."""
+
+    usage: Usage = field(default_factory=Usage)
+    latency: float = 0.0
+    cached: bool = True
+    raw: str | None = None
+
+    def add(self, called: Called) -> str:
+        self.cached = self.cached and called.cached
+        if not called.cached:
+            self.usage, self.latency = (
+                self.usage + called.response.usage,
+                self.latency + called.latency,
+            )
+        self.raw = called.response.text
+        return self.raw
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "usage": self.usage,
+            "latency": self.latency,
+            "cached": self.cached,
+            "raw": self.raw,
+        }

@@ -6,8 +6,6 @@ answer's digest, so a changed answer is measured again. The encoder is the seman
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from eibench.data.load import Dataset
 from eibench.embed import Encoder, WordEncoder, load_encoder
 from eibench.judges.protocols import SEMANTIC
@@ -18,14 +16,15 @@ from eibench.metrics.coherence import coherence_many
 from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
 from eibench.records.runs import answer_digest as digest
 from eibench.records.runs import is_current
+from eibench.runner.progress import OnProgress
 from eibench.store import Generation, Store
 from eibench.store.db import default_workspace
 
 
-def judge_and_measure(request: JudgeRequest, console: Console | None = None) -> JudgeSummary:
+def judge_and_measure(request: JudgeRequest, on_progress: OnProgress | None = None) -> JudgeSummary:
     """`judge_run`, then, for the semantic protocol, the per-answer metrics that share its
     embeddings (coherence with `request.coherence`; sensitivity on the complex split)."""
-    summary = judge_run(request, console)
+    summary = judge_run(request, on_progress)
     if request.protocol == SEMANTIC:
         summary.coherence = measure_run(request)
     return summary

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from eibench.data.categories import OVERALL
-from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine, combine
-from eibench.judges.request import run_dataset
+from eibench.metrics.run_records import RunRecords
 from eibench.metrics.scores import (
     Mean,
     Row,
     Score,
     ScorePolicy,
     categories,
-    current_judgments,
     sample_value,
     score_judging,
     score_values,
 )
-from eibench.metrics.stats import bootstrap_mean, paired_test
-from eibench.records.runs import is_current
-from eibench.store import Generation, JudgingConfig, Judgment, Store
+from eibench.metrics.stats import PairedMethod, bootstrap_mean, paired_test
+from eibench.store import JudgingConfig, Judgment, Store
 
 SENSITIVITY = {"sensitivity_cosine": "answer cosine", "sensitivity_cross_recall": "cross-recall"}
 
@@ -52,10 +49,10 @@ class RunScores(BaseModel):
 
 
 def pick_judgings(
-    store: Store, run: str, judges: list[str], protocol: str | None
+    run: str, stored: list[JudgingConfig], judges: list[str], protocol: str | None
 ) -> list[JudgingConfig]:
-    """The run's judgings by the named judges (all when none is named) under `protocol`."""
-    stored = store.judgings(run)
+    """Of the run's `stored` judgings, those by the named judges (all when none is named)
+    under `protocol`."""
     chosen = [
         c
         for c in stored
@@ -89,99 +86,81 @@ def score_run(
 ) -> RunScores:
     """Score tables of the run's judgings; with `how` and several judges of one protocol, the
     panel's combined table and agreement too."""
-    policy = policy or ScorePolicy()
     with Store.open(workspace) as store:
-        config = store.require_run(run)
-        dataset = run_dataset(store, run, data)
-        generations = {g.sample_id: g for g in store.generations(run)}
-        chosen = pick_judgings(store, run, list(judges or []), protocol)
-        current = {
-            (c.judge, c.protocol): current_judgments(
-                store.judgments(run, c.judge, c.protocol), generations
+        records = RunRecords.read(store, run, data)
+    return score_records(records, judges=judges, protocol=protocol, policy=policy, how=how)
+
+
+def score_records(
+    records: RunRecords,
+    *,
+    judges: list[str] | None = None,
+    protocol: str | None = None,
+    policy: ScorePolicy | None = None,
+    how: Combine | None = None,
+) -> RunScores:
+    """`score_run` on records already read."""
+    policy = policy or ScorePolicy()
+    chosen = pick_judgings(records.name, records.judgings, list(judges or []), protocol)
+    config = records.config
+    result = RunScores(
+        run=records.name,
+        model=config.model,
+        split=config.split,
+        setting=config.setting,
+        scores=[
+            score_judging(
+                records.name,
+                records.dataset,
+                records.generations,
+                list(records.judged[(c.judge, c.protocol)].values()),
+                policy,
+                c.judge,
+                c.protocol,
             )
             for c in chosen
-        }
-        result = RunScores(
-            run=run,
-            model=config.model,
-            split=config.split,
-            setting=config.setting,
-            scores=[
-                score_judging(
-                    run,
-                    dataset,
-                    generations,
-                    list(current[(c.judge, c.protocol)].values()),
-                    policy,
-                    c.judge,
-                    c.protocol,
-                )
-                for c in chosen
-            ],
+        ],
+    )
+    if how is not None:
+        result.panel = _panel(records, chosen, policy, how)
+    for encoder in records.encoders("coherence"):
+        values = records.metrics[("coherence", encoder)]
+        # answers of one sentence have no coherence and are left out
+        result.coherence[encoder], _ = score_values(
+            records.dataset, values, records.generations, {}, policy
         )
-        if how is not None:
-            result.panel = _panel(dataset, generations, chosen, current, policy, how)
-        result.coherence = _answer_metric_rows(store, run, dataset, generations, policy)
-        for metric, label in SENSITIVITY.items():
-            for encoder in store.metric_encoders(run, metric):
-                values = _metric_values(store.metrics(run, metric, encoder), generations)
-                interval = bootstrap_mean(list(values.values()), seed=policy.seed)
-                result.sensitivity[f"{label} ({encoder})"] = Mean.of(interval)
+    for metric, label in SENSITIVITY.items():
+        for encoder in records.encoders(metric):
+            interval = bootstrap_mean(
+                list(records.metrics[(metric, encoder)].values()), seed=policy.seed
+            )
+            result.sensitivity[f"{label} ({encoder})"] = Mean.of(interval)
     return result
 
 
 def _panel(
-    dataset: Dataset,
-    generations: dict[str, Generation],
-    chosen: list[JudgingConfig],
-    current: dict[tuple[str, str], dict[str, Judgment]],
-    policy: ScorePolicy,
-    how: Combine,
+    records: RunRecords, chosen: list[JudgingConfig], policy: ScorePolicy, how: Combine
 ) -> PanelScore:
     from eibench.metrics.agreement import judge_agreement
 
     protocols = {c.protocol for c in chosen}
     if len(chosen) < 2 or len(protocols) != 1:
         raise EIBenchError("a panel needs two or more judges of one protocol (pass --protocol)")
-    judgments = {c.judge: current[(c.judge, c.protocol)] for c in chosen}
+    judgments = {c.judge: records.judged[(c.judge, c.protocol)] for c in chosen}
     values = {judge: _values(js, policy) for judge, js in judgments.items()}
     panel_values = combine(judgments, values, how)
     shared = {s: j for s, j in next(iter(judgments.values())).items() if s in panel_values}
-    rows, macro = score_values(dataset, panel_values, generations, shared, policy, OVERALL)
-    agreement = judge_agreement(values)
+    rows, macro = score_values(
+        records.dataset, panel_values, records.generations, shared, policy, OVERALL
+    )
     return PanelScore(
         judges=[c.judge for c in chosen],
         protocol=protocols.pop(),
         combine=how,
         rows=rows,
         macro=macro,
-        agreement=asdict(agreement),
+        agreement=asdict(judge_agreement(values)),
     )
-
-
-def _metric_values(
-    stored: dict[str, tuple[str, float | None]], generations: dict[str, Generation]
-) -> dict[str, float]:
-    return {
-        sid: value
-        for sid, (digest, value) in stored.items()
-        if value is not None and is_current(generations.get(sid), digest)
-    }
-
-
-def _answer_metric_rows(
-    store: Store,
-    run: str,
-    dataset: Dataset,
-    generations: dict[str, Generation],
-    policy: ScorePolicy,
-) -> dict[str, list[Row]]:
-    """Coherence rows per encoder; answers of one sentence have no coherence and are left out."""
-    rows = {}
-    for encoder in store.metric_encoders(run, "coherence"):
-        values = _metric_values(store.metrics(run, "coherence", encoder), generations)
-        rows[encoder], _ = score_values(dataset, values, generations, {}, policy)
-    return rows
 
 
 class Comparison(BaseModel):
@@ -202,7 +181,7 @@ def compare_runs(
     data: Path | None = None,
     workspace: Path | None = None,
     policy: ScorePolicy | None = None,
-    method: Literal["permutation", "bootstrap"] = "permutation",
+    method: PairedMethod = "permutation",
 ) -> Comparison:
     """A paired test of run A against run B on the samples both runs scored, per category and
     overall, under the same judge and protocol."""
@@ -210,28 +189,22 @@ def compare_runs(
     per_run: list[dict[str, float]] = []
     picked: list[JudgingConfig] = []
     with Store.open(workspace) as store:
-        splits = {store.require_run(run).split for run in (run_a, run_b)}
-        if len(splits) != 1:
-            raise EIBenchError(f"{run_a} and {run_b} answered different splits")
-        for run in (run_a, run_b):
-            dataset = run_dataset(store, run, data)
-            chosen = pick_judgings(store, run, [judge] if judge else [], protocol)
-            if picked:
-                chosen = [
-                    c
-                    for c in chosen
-                    if (c.judge, c.protocol) == (picked[0].judge, picked[0].protocol)
-                ]
-            if len(chosen) != 1:
-                raise EIBenchError(
-                    "choose one judge and protocol both runs were judged by (--judge, --protocol)"
-                )
-            picked.append(chosen[0])
-            generations = {g.sample_id: g for g in store.generations(run)}
-            judgments = current_judgments(
-                store.judgments(run, chosen[0].judge, chosen[0].protocol), generations
+        both = [RunRecords.read(store, run, data) for run in (run_a, run_b)]
+    if len({records.config.split for records in both}) != 1:
+        raise EIBenchError(f"{run_a} and {run_b} answered different splits")
+    for records in both:
+        chosen = pick_judgings(records.name, records.judgings, [judge] if judge else [], protocol)
+        if picked:
+            chosen = [
+                c for c in chosen if (c.judge, c.protocol) == (picked[0].judge, picked[0].protocol)
+            ]
+        if len(chosen) != 1:
+            raise EIBenchError(
+                "choose one judge and protocol both runs were judged by (--judge, --protocol)"
             )
-            per_run.append(_values(judgments, policy))
+        picked.append(chosen[0])
+        per_run.append(_values(records.judged[(chosen[0].judge, chosen[0].protocol)], policy))
+    dataset = both[0].dataset
     groups = [*categories(dataset), (OVERALL, [s.id for s in dataset.samples])]
     rows = []
     for label, ids in groups:

@@ -28,6 +28,8 @@ _TIE_RTOL = 1e-9
 
 NAN = math.nan
 
+PairedMethod = Literal["permutation", "bootstrap"]
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -139,7 +141,7 @@ def paired_test(
     a: Sequence[float],
     b: Sequence[float],
     *,
-    method: Literal["permutation", "bootstrap"] = "permutation",
+    method: PairedMethod = "permutation",
     resamples: int = 10000,
     seed: int = 0,
     level: float = 0.95,

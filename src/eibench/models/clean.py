@@ -30,4 +30,3 @@ def clean_text(raw: str) -> str:
     elif _OPEN_THINK.match(text):
         text = ""
     return text.strip()
-

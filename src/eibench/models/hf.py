@@ -244,7 +244,6 @@ class HFChat:
 
     def _generate(self, requests: list[ChatRequest]) -> list[ChatResponse | ModelCallError]:
         """Generate one batch (all with the same params); a bad image fails only its request."""
-        torch, tokenizer = self._torch, self._processor.tokenizer
         results: list[ChatResponse | ModelCallError | None] = [None] * len(requests)
         texts: list[str] = []
         images: list[Any] = []
@@ -261,48 +260,54 @@ class HFChat:
             images.extend(imgs)
             rows.append(i)
         if rows:
-            params = requests[rows[0]].params
-            try:
-                inputs = self._processor(
-                    text=texts,
-                    images=images or None,
-                    padding=True,
-                    add_special_tokens=False,  # the chat template already has them
-                    return_tensors="pt",
-                ).to(self._model.device, dtype=self._model.dtype)
-                if params.seed is not None:
-                    torch.manual_seed(params.seed)
-                with torch.inference_mode():
-                    output = self._model.generate(
-                        **inputs, generation_config=self._generation_config(params)
-                    )
-                self.batches_run += 1
-            except torch.cuda.OutOfMemoryError as exc:
-                torch.cuda.empty_cache()
-                error = ModelCallError(
-                    "server_error",
-                    f"CUDA out of memory on a batch of {len(rows)}: "
-                    f"lower --batch-size ({_one_line(exc)})",
-                )
-                return [r if r is not None else error for r in results]  # type: ignore[misc]
-            except Exception as exc:
-                error = ModelCallError("bad_request", f"generation failed: {_one_line(exc)}")
-                return [r if r is not None else error for r in results]  # type: ignore[misc]
-            eos = self._model.generation_config.eos_token_id
-            eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
-            prompt_lens = inputs["attention_mask"].sum(dim=1).tolist()
-            new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
+            generated = self._run_batch(texts, images, requests[rows[0]].params)
             for row, i in enumerate(rows):
-                tokens = new_tokens[row]
-                stop = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
-                kept = tokens if stop is None else tokens[:stop]
-                results[i] = ChatResponse(
-                    text=tokenizer.decode(kept, skip_special_tokens=False),
-                    usage=Usage(
-                        input_tokens=int(prompt_lens[row]),
-                        output_tokens=len(kept) + (stop is not None),
-                    ),
-                    finish_reason="stop" if stop is not None else "length",
-                    model=self.name,
-                )
+                results[i] = generated if isinstance(generated, ModelCallError) else generated[row]
         return [r for r in results if r is not None]
+
+    def _run_batch(
+        self, texts: list[str], images: list[Any], params: GenerationParams
+    ) -> list[ChatResponse] | ModelCallError:
+        """The model's replies to the prompts, or the one error that failed the whole batch."""
+        torch = self._torch
+        try:
+            inputs = self._processor(
+                text=texts,
+                images=images or None,
+                padding=True,
+                add_special_tokens=False,  # the chat template already has them
+                return_tensors="pt",
+            ).to(self._model.device, dtype=self._model.dtype)
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+            with torch.inference_mode():
+                output = self._model.generate(
+                    **inputs, generation_config=self._generation_config(params)
+                )
+            self.batches_run += 1
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            return ModelCallError(
+                "server_error",
+                f"CUDA out of memory on a batch of {len(texts)}: "
+                f"lower --batch-size ({_one_line(exc)})",
+            )
+        except Exception as exc:
+            return ModelCallError("bad_request", f"generation failed: {_one_line(exc)}")
+        prompt_lens = inputs["attention_mask"].sum(dim=1).tolist()
+        new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
+        pairs = zip(new_tokens, prompt_lens, strict=True)
+        return [self._reply(tokens, int(n)) for tokens, n in pairs]
+
+    def _reply(self, tokens: list[int], prompt_tokens: int) -> ChatResponse:
+        """The reply up to the first end-of-sequence token, with its usage."""
+        eos = self._model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        stop = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
+        kept = tokens if stop is None else tokens[:stop]
+        return ChatResponse(
+            text=self._processor.tokenizer.decode(kept, skip_special_tokens=False),
+            usage=Usage(input_tokens=prompt_tokens, output_tokens=len(kept) + (stop is not None)),
+            finish_reason="stop" if stop is not None else "length",
+            model=self.name,
+        )

@@ -4,19 +4,17 @@ all read this one record."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from eibench.data.categories import CATEGORY_LABELS, COMPLEX
-from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
-from eibench.judges.request import run_dataset
-from eibench.metrics.run_scores import score_run
-from eibench.metrics.scores import ScorePolicy, current_judgments, sample_value
-from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store
+from eibench.metrics.run_records import RunRecords
+from eibench.metrics.run_scores import score_records
+from eibench.metrics.scores import ScorePolicy, sample_value
+from eibench.store import Store
 from eibench.version import __version__
 
 SETTING_LABELS = {
@@ -110,28 +108,6 @@ def setting_label(config_setting: str, persona: str, text_only: bool) -> str:
     return label
 
 
-@dataclass
-class _Stored:
-    """What the store holds for one run: its generations, judgings, and the judgments of each
-    judging that are on the current answers."""
-
-    generations: dict[str, Generation]
-    judgings: list[JudgingConfig]
-    judged: dict[tuple[str, str], dict[str, Judgment]]
-
-    @classmethod
-    def read(cls, store: Store, run: str) -> _Stored:
-        generations = {g.sample_id: g for g in store.generations(run)}
-        judgings = store.judgings(run)
-        judged = {
-            (j.judge, j.protocol): current_judgments(
-                store.judgments(run, j.judge, j.protocol), generations
-            )
-            for j in judgings
-        }
-        return cls(generations, judgings, judged)
-
-
 def collect(
     runs: list[str] | None = None,
     *,
@@ -153,8 +129,8 @@ def collect(
             info = infos.get(name)
             if info is None:
                 raise EIBenchError(f"no run named {name!r}")
-            scores = score_run(name, data=data, workspace=workspace, policy=policy)
-            stored = _Stored.read(store, name)
+            records = RunRecords.read(store, name, data)
+            scores = score_records(records, policy=policy)
             config = info.config
             setting = setting_label(config.setting, config.persona, config.text_only)
             for score in scores.scores:
@@ -179,25 +155,19 @@ def collect(
                 {
                     "run": name,
                     "config": config.model_dump(mode="json"),
-                    "judgings": [j.model_dump(mode="json") for j in stored.judgings],
+                    "judgings": [j.model_dump(mode="json") for j in records.judgings],
                     "counts": info.counts,
                     "usage": info.usage.model_dump(),
                 }
             )
             if samples:
-                dataset = run_dataset(store, name, data)
-                report.samples += _samples(
-                    name, info.config, dataset, stored, images, policy, setting
-                )
-            report.agreement += _agreement(name, stored, policy)
+                report.samples += _samples(records, images, policy, setting)
+            report.agreement += _agreement(records, policy)
     return report
 
 
 def _samples(
-    run: str,
-    config: RunConfig,
-    dataset: Dataset,
-    stored: _Stored,
+    records: RunRecords,
     images: Path | None,
     policy: ScorePolicy,
     setting: str,
@@ -205,11 +175,12 @@ def _samples(
     """The run's samples with the verdict of its first judging (the one tables lead with)."""
     from eibench.report.thumbnails import thumbnail
 
-    first = stored.judgings[0] if stored.judgings else None
-    judged = stored.judged[(first.judge, first.protocol)] if first else {}
+    run, config = records.name, records.config
+    first = records.judgings[0] if records.judgings else None
+    judged = records.judged[(first.judge, first.protocol)] if first else {}
     views = []
-    for sample in dataset.samples:
-        generation = stored.generations.get(sample.id)
+    for sample in records.dataset.samples:
+        generation = records.generations.get(sample.id)
         if generation is None:
             continue
         judgment = judged.get(sample.id)
@@ -241,11 +212,11 @@ def _samples(
     return views
 
 
-def _agreement(run: str, stored: _Stored, policy: ScorePolicy) -> list[AgreementPair]:
+def _agreement(records: RunRecords, policy: ScorePolicy) -> list[AgreementPair]:
     """Per-sample recall of every two judgings of the run, on the samples both scored."""
     values = {
         key: {s: v for s, x in current.items() if (v := sample_value(x, policy)) is not None}
-        for key, current in stored.judged.items()
+        for key, current in records.judged.items()
     }
     pairs = []
     keys = list(values)
@@ -255,7 +226,7 @@ def _agreement(run: str, stored: _Stored, policy: ScorePolicy) -> list[Agreement
             shared = sorted(set(a) & set(b))
             pairs.append(
                 AgreementPair(
-                    run=run, judging_a=f"{key_a[0]} ({key_a[1]})",
+                    run=records.name, judging_a=f"{key_a[0]} ({key_a[1]})",
                     judging_b=f"{key_b[0]} ({key_b[1]})",
                     a=[a[s] for s in shared], b=[b[s] for s in shared],
                 )

@@ -33,7 +33,7 @@ def calibrate_judge(
     with Store.open(workspace) as store:
         labels, info = audit_labels(store, audit)
         run = run or info["run"]
-        chosen = pick_judgings(store, run, [judge] if judge else [], protocol)
+        chosen = pick_judgings(run, store.judgings(run), [judge] if judge else [], protocol)
         if len(chosen) != 1:
             names = ", ".join(f"{c.judge} ({c.protocol})" for c in chosen)
             raise EIBenchError(f"run {run!r} has several judgings ({names}): pick one with "

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
-from rich.console import Console
 
 from eibench.errors import EIBenchError
 from eibench.models.base import Usage
 from eibench.runner.calls import FATAL, CachedCaller, drain
 from eibench.runner.cost import Price
-from eibench.runner.progress import RunProgress
+from eibench.runner.progress import OnProgress, RunProgress
 from eibench.runner.retry import RetryPolicy
 from eibench.store import Store
 
@@ -156,13 +155,12 @@ def run_stage(
     store: Store,
     options: JobOptions,
     tally: TallyT,
-    console: Console | None = None,
+    on_progress: OnProgress | None = None,
 ) -> TallyT:
     """Run `job` to the end (or until a fatal error), committing each result as it arrives;
     adds what happened to `tally` and returns it."""
     started = time.perf_counter()
-    shown = console if job.items else None
-    with RunProgress(job.label, len(job.items), shown, options.price) as progress:
+    with RunProgress(job.label, len(job.items), on_progress, options.price) as progress:
         caller = CachedCaller(
             store,
             progress,

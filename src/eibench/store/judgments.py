@@ -41,7 +41,7 @@ class JudgmentTables(Tables):
                     f"different configuration ({diff}); pass --replace to discard those "
                     "judgments and judge again"
                 )
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute("DELETE FROM judgments WHERE run = ? AND judge = ? AND protocol = ?", key)
             db.execute(_PUT_JUDGING, (*key, config.model_dump_json(), now()))
 
@@ -76,7 +76,7 @@ class JudgmentTables(Tables):
             )
             for j in judgments
         ]
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.executemany(_PUT_JUDGMENT, rows)
 
     def judgments(

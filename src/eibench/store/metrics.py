@@ -23,7 +23,7 @@ class MetricTables(Tables):
         """Store (sample id, answer digest, value) rows of one metric, committed together."""
         stamp = now()
         rows = [(run, sid, metric, encoder, digest, v, stamp) for sid, digest, v in values]
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.executemany(_PUT_METRIC, rows)
 
     def metrics(self, run: str, metric: str, encoder: str) -> dict[str, tuple[str, float | None]]:

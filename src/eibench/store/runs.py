@@ -153,7 +153,7 @@ class RunTables(Tables):
         """Store generations in one transaction; returns how many were stored. An answer
         replaces what was there; a failure never replaces an answer."""
         rows = [_generation_row(g) for g in gens]
-        with self.transaction() as db:
+        with self._transaction() as db:
             return db.executemany(_PUT_GENERATION, rows).rowcount
 
     def generations(self, run: str) -> Iterator[Generation]:

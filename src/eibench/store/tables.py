@@ -48,7 +48,7 @@ class Tables:
             ) from None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; SQLite failures become a `StoreError`."""
         with self.writing(), self._committed() as db:
             yield db
