@@ -138,7 +138,9 @@ def test_failed_samples_are_typed_records_and_retry_failed_redoes_them(
     args = ("--split", "complex", "--concurrency", "1", "--run", "c")
     first = _run(capsys, server, release_dir, release_images, tmp_path, *args)
     assert first.code == 1
-    assert "3 sample(s) failed (bad_request 3)" in first.err
+    assert "3 sample(s) failed" in first.err
+    assert "bad_request 3: " in first.err  # the count, then one example message
+    assert "a retry cannot fix these" in first.err
     db = sqlite3.connect(tmp_path / "eibench.sqlite")
     failed = db.execute(
         "SELECT raw, clean, error_kind, attempts FROM generations WHERE status='failed'"

@@ -67,8 +67,8 @@ def _check(request: RunRequest) -> None:
         if request.setting != "cfsa":
             raise EIBenchError("--cfsa-llm goes with --setting cfsa")
         parse_spec(request.cfsa_llm)
-    if request.text_only and request.setting != "caption":
-        raise EIBenchError("--text-only goes with --setting caption (question + caption, no image)")
+    if request.text_only and request.setting == "cfsa":
+        raise EIBenchError("--text-only goes with the user, cot and caption settings, not cfsa")
 
 
 def run_benchmark(

@@ -25,6 +25,7 @@ from eibench.judges.protocols import SEMANTIC, ProtocolName
 from eibench.judges.request import JudgeRequest, JudgeSummary
 from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
+from eibench.models.options import StructuredOutput
 from eibench.models.registry import ModelOptions
 
 JUDGE_PANEL = "Judge"
@@ -93,6 +94,15 @@ def judge(
         ),
     ] = False,
     max_tokens: Annotated[int, typer.Option(rich_help_panel=JUDGE_PANEL)] = 512,
+    structured_output: Annotated[
+        StructuredOutput,
+        typer.Option(
+            help="triggers: how the judge's server is asked for JSON: json_schema (OpenAI, "
+            "vLLM, SGLang, llama-server), json_object (llama-cpp-python), prompt (the schema "
+            "in the prompt only), or auto: each in turn until the server takes one.",
+            rich_help_panel=JUDGE_PANEL,
+        ),
+    ] = "auto",
     max_asks: Annotated[
         int,
         typer.Option(
@@ -156,7 +166,9 @@ def judge(
             judge=spec_name,
             data=data,
             workspace=workspace,
-            options=ModelOptions(base_urls=base_urls, timeout=timeout),
+            options=ModelOptions(
+                base_urls=base_urls, timeout=timeout, structured_output=structured_output
+            ),
             params=GenerationParams(max_tokens=max_tokens),
             paper_sampling=paper_sampling,
             concurrency=concurrency,
@@ -195,6 +207,9 @@ def _print_summary(run: str, summary: JudgeSummary) -> None:
     table.add_row("already judged", f"{summary.skipped:,}")
     table.add_row("judged now", f"{summary.ok:,}")
     table.add_row("unparsed now", f"{summary.unparsed:,}")
+    if summary.protocol != SEMANTIC:
+        table.add_row("parsed on the first ask", f"{summary.first_ask:,}")
+        table.add_row("parsed after a re-ask", f"{summary.ok - summary.first_ask:,}")
     table.add_row("failed now", f"{summary.failed:,}")
     if summary.protocol != SEMANTIC:
         table.add_row("from cache", f"{summary.cached:,}")

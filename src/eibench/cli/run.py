@@ -27,11 +27,11 @@ from eibench.cli.options import (
 )
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
-from eibench.models.base import GenerationParams
+from eibench.models.base import RETRYABLE, GenerationParams
 from eibench.models.registry import ModelOptions
 from eibench.settings.kinds import SettingName
 from eibench.settings.prompts import PersonaName
-from eibench.store import Store
+from eibench.store import Generation, Store
 
 MODEL_PANEL = "Model"
 SAMPLES_PANEL = "Samples"
@@ -62,7 +62,10 @@ def run(
     ] = "emotion",
     text_only: Annotated[
         bool,
-        typer.Option("--text-only", help="caption setting: send caption + question, no image."),
+        typer.Option(
+            "--text-only",
+            help="Send no image: a blind baseline (user, cot), or caption + question (caption).",
+        ),
     ] = False,
     captioner: Annotated[
         str | None,
@@ -235,10 +238,21 @@ def _report(name: str, summary: Summary, workspace: Path | None) -> None:
         raise EIBenchError(f"run {name!r} stopped: {summary.stopped}")
     if summary.failed_total:
         with Store.open(workspace) as store:
-            kinds = Counter(g.error_kind for g in store.generations(name) if g.status == "failed")
-        listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
-        err.print(
-            f"[yellow]{summary.failed_total} sample(s) failed[/] ({listed}); "
-            "re-run with --retry-failed"
-        )
+            failed = [g for g in store.generations(name) if g.status == "failed"]
+        _report_failures(failed)
         raise typer.Exit(1)
+
+
+def _report_failures(failed: list[Generation]) -> None:
+    """Per failure kind: how many, one example message, and whether a retry can help."""
+    err.print(f"[yellow]{len(failed)} sample(s) failed[/]:")
+    kinds = Counter(g.error_kind or "unknown" for g in failed)
+    for kind, count in kinds.most_common():
+        example = next(g.error_message for g in failed if (g.error_kind or "unknown") == kind)
+        advice = (
+            "re-run with --retry-failed"
+            if kind in RETRYABLE
+            else "a retry cannot fix these: fix what the message says, then --retry-failed"
+        )
+        err.print(f"  {kind} {count}: {escape(example or '(no message)')}")
+        err.print(f"    {advice}")

@@ -46,6 +46,7 @@ class JudgeSummary(Tally):
     protocol: str = ""
     answers: int = 0  # answered samples of the run
     coherence: int = 0  # answers whose coherence was computed now
+    first_ask: int = 0  # LLM judges: replies read on the first ask (the rest needed re-asks)
 
 
 def run_dataset(store: Store, run: str, data: Path | None) -> Dataset:

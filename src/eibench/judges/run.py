@@ -90,7 +90,7 @@ def _judge_llm(
 
     def build(caller: CachedCaller) -> _LLMJudging:
         asker = _Asker(caller, model, protocol, params, request.max_asks, config)
-        return _LLMJudging(request.run, asker, samples, answers, store)
+        return _LLMJudging(request.run, asker, samples, answers, store, summary)
 
     work = StageRun(f"judge {request.run}", todo, build)
     return run_stage(
@@ -107,6 +107,7 @@ class _LLMJudging:
     samples: dict[str, Sample]
     answers: dict[str, Generation]
     store: Store
+    summary: JudgeSummary
 
     async def work(self, sid: str) -> Judgment:
         return await self.asker.judge(self.run, self.samples[sid], self.answers[sid])
@@ -116,6 +117,7 @@ class _LLMJudging:
 
     def commit(self, judgment: Judgment) -> Outcome:
         self.store.put_judgments([judgment])
+        self.summary.first_ask += judgment.status == "ok" and judgment.attempts == 1
         return Outcome(
             ok=int(judgment.status == "ok"),
             unparsed=int(judgment.status == "judge_unparsed"),

@@ -7,7 +7,6 @@ Temperature and top_p travel in `extra_body`, which works with the SDK before an
 
 from __future__ import annotations
 
-import json
 from types import ModuleType
 from typing import Any
 
@@ -17,18 +16,12 @@ from eibench.models.sdk import (
     SDKChat,
     api_message,
     int_or_zero,
+    json_instruction,
     malformed_error,
 )
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 ANTHROPIC_HOST = "api.anthropic.com"
-
-
-def json_instruction(schema: dict[str, Any]) -> str:
-    return (
-        "Reply with only a JSON value that matches this JSON schema, with no other text:\n"
-        + json.dumps(schema, ensure_ascii=False, sort_keys=True)
-    )
 
 
 def _image_block(part: ImagePart) -> dict[str, Any]:

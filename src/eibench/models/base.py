@@ -56,10 +56,18 @@ RETRYABLE: frozenset[str] = frozenset({"rate_limited", "timeout", "server_error"
 class ModelCallError(Exception):
     """A failed model call, typed so that the runner can decide what to do."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ):
         super().__init__(without_surrogates(message))
         self.kind: ErrorKind = kind
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, where a server answered with one
         self.attempts = 0  # set by the runner when it gives up
 
     @property

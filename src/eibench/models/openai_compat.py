@@ -6,17 +6,29 @@ Replicas, retries (none in the SDK) and error mapping come from `eibench.models.
 
 from __future__ import annotations
 
+import asyncio
 from types import ModuleType
-from typing import Any
+from typing import Any, get_args
 
-from eibench.models.base import ChatRequest, ChatResponse, ImagePart, Message, Usage
+from eibench.models.base import (
+    ChatRequest,
+    ChatResponse,
+    ImagePart,
+    Message,
+    ModelCallError,
+    Usage,
+)
+from eibench.models.options import ModelOptions, StructuredOutput
 from eibench.models.sdk import (
     PLACEHOLDER_KEY,
+    Replica,
     SDKChat,
     api_message,
     int_or_zero,
     is_host,
+    json_instruction,
     malformed_error,
+    one_line,
 )
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -36,15 +48,26 @@ def openai_message(message: Message) -> dict[str, Any]:
     return api_message(message, _image_url)
 
 
-def create_kwargs(model: str, request: ChatRequest, *, official: bool) -> dict[str, Any]:
-    """The arguments of `chat.completions.create` for `request`.
+# The ways of asking for JSON, in the order `auto` tries them.
+STYLES: tuple[StructuredOutput, ...] = tuple(s for s in get_args(StructuredOutput) if s != "auto")
+
+
+def create_kwargs(
+    model: str, request: ChatRequest, *, official: bool, style: StructuredOutput = "json_schema"
+) -> dict[str, Any]:
+    """The arguments of `chat.completions.create` for `request`, asking for JSON the `style`
+    way when the request has a schema.
 
     The official API takes `max_completion_tokens` (its newer models refuse `max_tokens`);
     other servers get `max_tokens`, which they all understand."""
     params = request.params
+    messages = [openai_message(m) for m in request.messages]
+    schema = params.json_schema
+    if schema is not None and style == "prompt":
+        messages = _with_system(messages, json_instruction(schema))
     kwargs: dict[str, Any] = {
         "model": model,
-        "messages": [openai_message(m) for m in request.messages],
+        "messages": messages,
         "temperature": params.temperature,
         ("max_completion_tokens" if official else "max_tokens"): params.max_tokens,
     }
@@ -52,12 +75,33 @@ def create_kwargs(model: str, request: ChatRequest, *, official: bool) -> dict[s
         kwargs["top_p"] = params.top_p
     if params.seed is not None:
         kwargs["seed"] = params.seed
-    if params.json_schema is not None:
+    if schema is not None and style == "json_schema":
         kwargs["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": params.json_schema, "strict": True},
+            "json_schema": {"name": "answer", "schema": schema, "strict": True},
         }
+    elif schema is not None and style == "json_object":
+        kwargs["response_format"] = {"type": "json_object", "schema": schema}
     return kwargs
+
+
+def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """`messages` with `text` added to the system message (one is put first if none is)."""
+    if messages and messages[0]["role"] == "system" and isinstance(messages[0]["content"], str):
+        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{text}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def refuses_format(error: ModelCallError) -> bool:
+    """Whether `error` is a server refusing the request's `response_format` (a 4xx, or the 500
+    llama-cpp-python answers with, naming the field), rather than anything else."""
+    text = str(error).lower()
+    return (
+        error.kind in ("bad_request", "server_error")
+        and error.status is not None
+        and ("response_format" in text or "json_schema" in text)
+    )
 
 
 class OpenAIChat(SDKChat):
@@ -73,6 +117,13 @@ class OpenAIChat(SDKChat):
     # in flight through one client cost CPU quadratically; several smaller pools keep it flat.
     clients_per_url = 4
 
+    def __init__(self, name: str, options: ModelOptions) -> None:
+        super().__init__(name, options)
+        self.structured_output = options.structured_output
+        self._styles: dict[str, StructuredOutput] = {}  # per URL, the style it accepted
+        # Per URL, the check that it serves this model: its error, or None.
+        self._checks: dict[str, asyncio.Future[ModelCallError | None]] = {}
+
     def client(self, sdk: ModuleType, key: str | None, url: str) -> Any:
         return sdk.AsyncOpenAI(
             api_key=key or PLACEHOLDER_KEY, base_url=url, max_retries=0, timeout=self.timeout
@@ -80,11 +131,76 @@ class OpenAIChat(SDKChat):
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         with self.calling() as replica:
-            kwargs = create_kwargs(self.name, request, official=is_host(replica.url, OPENAI_HOST))
-            # Posting the body as it is skips the SDK's per-field request transform and
-            # response model, which cost milliseconds of CPU per call at high concurrency.
-            completion = await replica.client.post("/chat/completions", body=kwargs, cast_to=dict)
+            await self._check_served(replica)
+            official = is_host(replica.url, OPENAI_HOST)
+            styles = self._style_order(replica.url, request)
+            for index, style in enumerate(styles):
+                kwargs = create_kwargs(self.name, request, official=official, style=style)
+                try:
+                    # Posting the body as it is skips the SDK's per-field request transform and
+                    # response model, which cost milliseconds of CPU per call at high
+                    # concurrency.
+                    completion = await self._post(replica, kwargs)
+                except ModelCallError as error:
+                    if index + 1 < len(styles) and refuses_format(error):
+                        continue
+                    raise
+                if request.params.json_schema is not None:
+                    self._styles[replica.url] = style
+                break
         return _to_response(completion, replica.where)
+
+    async def _post(self, replica: Replica, kwargs: dict[str, Any]) -> Any:
+        with self.translating(replica):
+            return await replica.client.post("/chat/completions", body=kwargs, cast_to=dict)
+
+    def _style_order(self, url: str, request: ChatRequest) -> tuple[StructuredOutput, ...]:
+        """The structured-output styles to try for `request` at `url`, in order."""
+        if request.params.json_schema is None:
+            return ("json_schema",)  # unused: no schema, no response_format
+        if self.structured_output != "auto":
+            return (self.structured_output,)
+        known = self._styles.get(url)
+        return (known,) if known is not None else STYLES
+
+    async def _check_served(self, replica: Replica) -> None:
+        """Once per server: refuse a model name that its `/models` listing does not hold,
+        naming the ones it does (engines such as llama-cpp-python answer any name with the
+        one model they serve). A server with no listing is not checked; one that cannot be
+        reached is checked again on the next call."""
+        if is_host(replica.url, OPENAI_HOST):
+            return
+        check = self._checks.get(replica.url)
+        if check is None:
+            check = self._checks[replica.url] = asyncio.ensure_future(self._served_error(replica))
+        try:
+            problem = await asyncio.shield(check)
+        except ModelCallError:
+            self._checks.pop(replica.url, None)
+            raise
+        if problem is not None:
+            raise ModelCallError(problem.kind, str(problem))
+
+    async def _served_error(self, replica: Replica) -> ModelCallError | None:
+        try:
+            with self.translating(replica):
+                listing = await replica.client.get("/models", cast_to=dict)
+        except ModelCallError as error:
+            if error.status is None:  # not reached: the chat call will say why
+                raise
+            return None  # no listing here: nothing to check against
+        data = listing.get("data") if isinstance(listing, dict) else None
+        models = data if isinstance(data, list) else []
+        names = [m["id"] for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        if not names or self.name in names:
+            return None
+        return ModelCallError(
+            "unavailable",
+            one_line(
+                f"{replica.where} does not serve {self.name!r}; it serves: {', '.join(names)} "
+                f"(use --model openai:{names[0]})"
+            ),
+        )
 
 
 def _to_response(completion: Any, where: str) -> ChatResponse:

@@ -4,7 +4,7 @@ Both the registry and the backends import this; it imports neither, so there is 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -53,6 +53,13 @@ BaseUrl = Annotated[str, AfterValidator(check_base_url)]
 """An http(s) server URL with a host, e.g. http://gpu1:8000/v1."""
 
 
+StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
+"""How an OpenAI-compatible server is asked for JSON to a schema: `json_schema` (OpenAI, vLLM,
+SGLang, llama-server), `json_object` with the schema beside it (llama-cpp-python), `prompt`
+(the schema in the prompt only, for servers with no constrained decoding), or `auto`: each
+in turn, per server, until one is accepted."""
+
+
 class ModelOptions(BaseModel):
     """How to reach or run a model; nothing here shapes the answer, so none of it is cached on.
 
@@ -67,6 +74,9 @@ class ModelOptions(BaseModel):
     device_map: str | None = Field(None, description="hf: 'auto' to spread a large model over GPUs")
     dtype: str = Field("auto", description="hf: auto, float32, float16, bfloat16")
     batch_size: int = Field(8, description="hf: requests generated together")
+    structured_output: StructuredOutput = Field(
+        "auto", description="openai: how a JSON schema is asked for (see StructuredOutput)"
+    )
 
     @model_validator(mode="wrap")
     @classmethod

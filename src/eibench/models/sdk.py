@@ -12,6 +12,7 @@ import importlib
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,24 +39,38 @@ T = TypeVar("T")
 
 class ReplicaPool(Generic[T]):
     """Replicas of one model; `acquire()` lends the one with the fewest calls in flight,
-    taking tied replicas in turn."""
+    taking tied replicas in turn. A replica that could not be reached (`mark_down`) is passed
+    over for `cooldown` seconds while another is up, so a dead server's calls move to the
+    live ones; when all are down, they are tried anyway."""
 
-    def __init__(self, replicas: Sequence[T]) -> None:
+    def __init__(self, replicas: Sequence[T], cooldown: float = 10.0) -> None:
         if not replicas:
             raise ValueError("a replica pool needs at least one replica")
         self.replicas: list[T] = list(replicas)
         self.in_flight: list[int] = [0] * len(self.replicas)
+        self.down_until: list[float] = [0.0] * len(self.replicas)
+        self.cooldown = cooldown
         self._next = 0
 
     def _pick(self) -> int:
-        fewest = min(self.in_flight)
+        now = time.monotonic()
+        up = [i for i, until in enumerate(self.down_until) if until <= now]
+        candidates = up or list(range(len(self.replicas)))
+        fewest = min(self.in_flight[i] for i in candidates)
         count = len(self.replicas)
         for step in range(count):
             index = (self._next + step) % count
-            if self.in_flight[index] == fewest:
+            if index in candidates and self.in_flight[index] == fewest:
                 self._next = (index + 1) % count
                 return index
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def mark_down(self, replica: T) -> None:
+        """`replica` could not be reached: pass it over for a while."""
+        until = time.monotonic() + self.cooldown
+        for index, other in enumerate(self.replicas):
+            if other is replica or _same_url(other, replica):
+                self.down_until[index] = until
 
     @contextmanager
     def acquire(self) -> Iterator[T]:
@@ -65,6 +80,11 @@ class ReplicaPool(Generic[T]):
             yield self.replicas[index]
         finally:
             self.in_flight[index] -= 1
+
+
+def _same_url(one: object, two: object) -> bool:
+    url = getattr(one, "url", None)
+    return url is not None and url == getattr(two, "url", None)
 
 
 def one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
@@ -86,9 +106,11 @@ def is_host(url: str, host: str) -> bool:
     return (urlsplit(url).hostname or "").lower() == host
 
 
-def call_error(kind: ErrorKind, text: str, *, retry_after: float | None = None) -> ModelCallError:
+def call_error(
+    kind: ErrorKind, text: str, *, retry_after: float | None = None, status: int | None = None
+) -> ModelCallError:
     """A `ModelCallError` with a one-line message free of keys: redacted whole, then cut."""
-    return ModelCallError(kind, one_line(redact(text)), retry_after=retry_after)
+    return ModelCallError(kind, one_line(redact(text)), retry_after=retry_after, status=status)
 
 
 def parse_retry_after(
@@ -153,20 +175,24 @@ def status_error(
         retry_after = parse_retry_after(headers)
         wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
         return call_error(
-            "rate_limited", f"{prefix} rate limited{wait}: {detail}", retry_after=retry_after
+            "rate_limited",
+            f"{prefix} rate limited{wait}: {detail}",
+            retry_after=retry_after,
+            status=status,
         )
     if status in (401, 403):
-        return call_error("auth", f"{prefix} not authorised: {detail}")
+        return call_error("auth", f"{prefix} not authorised: {detail}", status=status)
     if status == 404:
         return call_error(
             "bad_request",
             f"{prefix} model {model!r} not found, or the URL serves no such API: {detail}",
+            status=status,
         )
     if status == 408:
-        return call_error("timeout", f"{prefix} request timeout: {detail}")
+        return call_error("timeout", f"{prefix} request timeout: {detail}", status=status)
     if status == 409 or status >= 500:
-        return call_error("server_error", f"{prefix}: {detail}")
-    return call_error("bad_request", f"{prefix}: {detail}")
+        return call_error("server_error", f"{prefix}: {detail}", status=status)
+    return call_error("bad_request", f"{prefix}: {detail}", status=status)
 
 
 def timeout_error(where: str, timeout: float) -> ModelCallError:
@@ -199,6 +225,14 @@ def missing_key(provider: str, label: str) -> ModelCallError:
 
 def int_or_zero(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def json_instruction(schema: dict[str, Any]) -> str:
+    """The instruction that asks for JSON to `schema` where the API cannot enforce it."""
+    return (
+        "Reply with only a JSON value that matches this JSON schema, with no other text:\n"
+        + json.dumps(schema, ensure_ascii=False, sort_keys=True)
+    )
 
 
 def api_message(
@@ -285,31 +319,39 @@ class SDKChat:
         """Lend the least busy replica; translate whatever the SDK raises meanwhile."""
         if self._pool is None:
             raise self._setup_error or ModelCallError("unavailable", f"{self.spec} is closed")
+        with self._pool.acquire() as replica, self.translating(replica):
+            yield replica
+
+    @contextmanager
+    def translating(self, replica: Replica) -> Iterator[None]:
+        """Turn what the SDK raises for a call to `replica` into a `ModelCallError`; a server
+        that cannot be reached is passed over for a while."""
         import pydantic
 
         sdk = importlib.import_module(self.provider)
-        with self._pool.acquire() as replica:
-            where = replica.where
-            try:
-                yield replica
-            except sdk.APITimeoutError:
-                raise timeout_error(where, self.timeout) from None
-            except sdk.APIConnectionError as exc:
-                raise connection_error(where, exc) from None
-            except sdk.APIStatusError as exc:
-                raise status_error(
-                    where,
-                    exc.status_code,
-                    headers=exc.response.headers,
-                    detail=body_message(exc.body, exc.message),
-                    model=self.name,
-                ) from None
-            except sdk.APIResponseValidationError as exc:
-                raise malformed_error(where, exc.message) from None
-            except (json.JSONDecodeError, pydantic.ValidationError) as exc:
-                raise malformed_error(where, f"{type(exc).__name__}: {exc}") from None
-            except (getattr(sdk, self.base_error), ValueError) as exc:
-                raise call_error("bad_request", f"{where}: {exc}") from None
+        where = replica.where
+        try:
+            yield
+        except sdk.APITimeoutError:
+            raise timeout_error(where, self.timeout) from None
+        except sdk.APIConnectionError as exc:
+            if self._pool is not None:
+                self._pool.mark_down(replica)
+            raise connection_error(where, exc) from None
+        except sdk.APIStatusError as exc:
+            raise status_error(
+                where,
+                exc.status_code,
+                headers=exc.response.headers,
+                detail=body_message(exc.body, exc.message),
+                model=self.name,
+            ) from None
+        except sdk.APIResponseValidationError as exc:
+            raise malformed_error(where, exc.message) from None
+        except (json.JSONDecodeError, pydantic.ValidationError) as exc:
+            raise malformed_error(where, f"{type(exc).__name__}: {exc}") from None
+        except (getattr(sdk, self.base_error), ValueError) as exc:
+            raise call_error("bad_request", f"{where}: {exc}") from None
 
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
