@@ -251,6 +251,7 @@ class FakeServer:
                 Route("/v1/chat/completions", self._openai, methods=["POST"]),
                 Route("/v1/messages", self._anthropic, methods=["POST"]),
                 Route("/health", self._health, methods=["GET"]),
+                Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
         config = uvicorn.Config(
@@ -395,6 +396,14 @@ class FakeServer:
 
     async def _health(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def _models(self, request: Request) -> Response:
+        """The served models, when `Behaviour.models` names them; else a 404, as from servers
+        that have no listing."""
+        models = self.behaviour.models
+        if models is None:
+            return JSONResponse({"error": {"message": "Not Found"}}, status_code=404)
+        return JSONResponse({"object": "list", "data": [{"id": m} for m in sorted(models)]})
 
     async def _openai(self, request: Request) -> Response:
         return await self._handle(request, "openai")

@@ -375,10 +375,14 @@ def test_unknown_model_is_a_clear_bad_request(server: FakeServer, api: str) -> N
     server.behaviour.models = frozenset({"known-model"})
     assert chat(api, server, name="known-model").text
     error = failure(api, server, name="no-such-model")
-    assert error.kind == "bad_request"
     assert not error.retryable
-    assert "HTTP 404" in str(error)
-    assert "'no-such-model' not found" in str(error)
+    if api == "openai":  # refused from the /v1/models listing, before any chat call
+        assert error.kind == "unavailable"
+        assert "does not serve 'no-such-model'; it serves: known-model" in str(error)
+    else:
+        assert error.kind == "bad_request"
+        assert "HTTP 404" in str(error)
+        assert "'no-such-model' not found" in str(error)
 
 
 def _echo_key(record: RecordedRequest) -> Any:
@@ -588,3 +592,60 @@ def test_fake_server_runs_as_a_separate_process() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- quirks of real engines, pinned against the fake server -----------------------------------
+
+
+def test_a_name_the_server_does_not_serve_is_one_line_listing_those_it_does() -> None:
+    with FakeServer(Behaviour(models=frozenset({"qwen-a", "qwen-b"}))) as server:
+        model = make("openai", [server.openai_url], name="gpt-4o")
+        with pytest.raises(ModelCallError) as info:
+            asyncio.run(_chat_and_close(model, TEXT_REQUEST))
+        assert info.value.kind == "unavailable"
+        assert "does not serve 'gpt-4o'; it serves: qwen-a, qwen-b" in str(info.value)
+        assert server.count == 0  # refused before any chat call
+        served = make("openai", [server.openai_url], name="qwen-b")
+        assert asyncio.run(_chat_and_close(served, TEXT_REQUEST)).text
+
+
+def test_structured_output_falls_back_per_server_to_the_style_it_takes() -> None:
+    """llama-cpp-python answers OpenAI's json_schema response format with an HTTP 500 naming
+    the field; `auto` tries its json_object + schema form next and keeps to it."""
+
+    def hook(record: RecordedRequest) -> Any:
+        if record.body.get("response_format", {}).get("type") == "json_schema":
+            return error_response(
+                "openai", 500, "1 validation error: ('body', 'response_format', 'type')"
+            )
+        return None
+
+    request = ChatRequest(
+        messages=TEXT_REQUEST.messages, params=GenerationParams(json_schema=SCHEMA)
+    )
+    with FakeServer(Behaviour(hook=hook)) as server:
+        model = make("openai", [server.openai_url])
+
+        async def twice() -> None:
+            try:
+                await model.chat(request)
+                await model.chat(request)
+            finally:
+                await model.aclose()
+
+        asyncio.run(twice())
+        formats = [b.get("response_format", {}).get("type") for b in server.bodies()]
+        assert formats == ["json_schema", "json_object", "json_object"]
+        assert server.bodies()[1]["response_format"]["schema"] == SCHEMA
+
+    prompt_only = create_kwargs(MODEL, request, official=False, style="prompt")
+    assert "response_format" not in prompt_only
+    assert "JSON schema" in prompt_only["messages"][0]["content"]
+
+
+def test_a_replica_that_cannot_be_reached_is_passed_over_while_another_is_up() -> None:
+    pool = ReplicaPool(["a", "b"], cooldown=60)
+    pool.mark_down("a")
+    assert [_take(pool) for _ in range(3)] == ["b", "b", "b"]
+    pool.mark_down("b")  # all down: tried anyway, in turn
+    assert {_take(pool) for _ in range(2)} == {"a", "b"}

@@ -1,9 +1,12 @@
-"""Local vision-language models through transformers (`hf:ID_OR_DIR`).
+"""Local models through transformers (`hf:ID_OR_DIR` or `hf:FILE.gguf`).
 
 The model loads on first use with `AutoProcessor` + `AutoModelForImageTextToText` and answers
-with its own chat template. Concurrent `chat()` calls are gathered into batches of up to
-`options.batch_size` requests with the same `GenerationParams` and generated together on one
-worker thread, so the event loop stays free. torch and transformers are imported only on load.
+with its own chat template; a text-only model (a causal LM, such as a judge or the CFSA text
+role) loads with `AutoTokenizer` + `AutoModelForCausalLM`, and a `.gguf` file is read by
+transformers' GGUF loader (dequantized; needs the `gguf` package). Concurrent `chat()` calls
+are gathered into batches of up to `options.batch_size` requests with the same
+`GenerationParams` and generated together on one worker thread, so the event loop stays free.
+torch and transformers are imported only on load.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class HFChat:
         self._torch: Any = None
         self._model: Any = None
         self._processor: Any = None
+        self._tokenizer: Any = None
+        self._text_only = False  # a causal LM: no images, a tokenizer for a processor
         self._load_error: ModelCallError | None = None
         self._load_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -183,17 +188,16 @@ class HFChat:
             ) from exc
         looks_local = self.name.startswith(("/", "./", "../", "~")) or Path(self.name).exists()
         path = Path(self.name).expanduser()
-        if looks_local and not path.is_dir():
-            raise ModelCallError("unavailable", f"model folder not found: {path}")
+        gguf = path.suffix == ".gguf"
+        if looks_local and not (path.is_file() if gguf else path.is_dir()):
+            what = "GGUF file" if gguf else "model folder"
+            raise ModelCallError("unavailable", f"{what} not found: {path}")
         source = str(path) if looks_local else self.name
         device_map = self.options.device_map
         device = "cpu" if device_map else self._device(torch)
         dtype = self._dtype(torch, "cuda" if device_map else device)
         try:
-            processor = transformers.AutoProcessor.from_pretrained(source)
-            model = transformers.AutoModelForImageTextToText.from_pretrained(
-                source, dtype=dtype, device_map=device_map
-            )
+            processor, model = self._from_pretrained(transformers, source, dtype, device_map)
             if not device_map:
                 model = model.to(device)
         except torch.cuda.OutOfMemoryError as exc:
@@ -209,6 +213,31 @@ class HFChat:
         if getattr(processor, "chat_template", None) is None:
             raise ModelCallError("unavailable", f"{source!r} has no chat template")
         self._torch, self._processor, self._model = torch, processor, model.eval()
+        self._tokenizer = tokenizer
+
+    def _from_pretrained(
+        self, transformers: Any, source: str, dtype: Any, device_map: str | None
+    ) -> tuple[Any, Any]:
+        """The processor (a tokenizer for a text-only model) and the model at `source`."""
+        kwargs: dict[str, Any] = {"dtype": dtype, "device_map": device_map}
+        if source.endswith(".gguf"):  # transformers reads GGUF from its folder
+            folder, kwargs["gguf_file"] = str(Path(source).parent), Path(source).name
+            self._text_only = True
+        else:
+            folder = source
+            config = transformers.AutoConfig.from_pretrained(source)
+            vision = transformers.models.auto.modeling_auto
+            names = vision.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+            self._text_only = config.model_type not in names
+        if self._text_only:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                folder, gguf_file=kwargs.get("gguf_file")
+            )
+            return tokenizer, transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        processor = transformers.AutoProcessor.from_pretrained(folder)
+        return processor, transformers.AutoModelForImageTextToText.from_pretrained(
+            folder, **kwargs
+        )
 
     def _prompt(self, request: ChatRequest) -> tuple[str, list[Any]]:
         """The chat-template text of one request and its images, in order."""
@@ -216,6 +245,14 @@ class HFChat:
 
         conversation: list[dict[str, Any]] = []
         images: list[Any] = []
+        if self._text_only:
+            if any(message.images() for message in request.messages):
+                raise ValueError(f"{self.name} is a text-only model: it takes no images")
+            conversation = [{"role": m.role, "content": m.plain_text()} for m in request.messages]
+            text = self._processor.apply_chat_template(
+                conversation, add_generation_prompt=True, tokenize=False
+            )
+            return str(text), images
         for message in request.messages:
             content: list[dict[str, Any]] = []
             for part in message.content:
@@ -234,7 +271,7 @@ class HFChat:
     def _generation_config(self, params: GenerationParams) -> Any:
         gen = copy.deepcopy(self._model.generation_config)
         gen.max_new_tokens = params.max_tokens
-        gen.pad_token_id = self._processor.tokenizer.pad_token_id
+        gen.pad_token_id = self._tokenizer.pad_token_id
         if params.temperature > 0:
             gen.do_sample, gen.temperature = True, params.temperature
             gen.top_p = params.top_p if params.top_p is not None else 1.0
@@ -271,13 +308,19 @@ class HFChat:
         """The model's replies to the prompts, or the one error that failed the whole batch."""
         torch = self._torch
         try:
-            inputs = self._processor(
-                text=texts,
-                images=images or None,
-                padding=True,
-                add_special_tokens=False,  # the chat template already has them
-                return_tensors="pt",
-            ).to(self._model.device, dtype=self._model.dtype)
+            # add_special_tokens=False: the chat template already has them
+            if self._text_only:
+                inputs = self._processor(
+                    texts, padding=True, add_special_tokens=False, return_tensors="pt"
+                ).to(self._model.device)
+            else:
+                inputs = self._processor(
+                    text=texts,
+                    images=images or None,
+                    padding=True,
+                    add_special_tokens=False,
+                    return_tensors="pt",
+                ).to(self._model.device, dtype=self._model.dtype)
             if params.seed is not None:
                 torch.manual_seed(params.seed)
             with torch.inference_mode():
@@ -306,7 +349,7 @@ class HFChat:
         stop = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
         kept = tokens if stop is None else tokens[:stop]
         return ChatResponse(
-            text=self._processor.tokenizer.decode(kept, skip_special_tokens=False),
+            text=self._tokenizer.decode(kept, skip_special_tokens=False),
             usage=Usage(input_tokens=prompt_tokens, output_tokens=len(kept) + (stop is not None)),
             finish_reason="stop" if stop is not None else "length",
             model=self.name,
