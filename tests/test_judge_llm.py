@@ -4,6 +4,7 @@ server with scripted replies, then `eibench score` and `eibench compare`."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from pathlib import Path
@@ -350,3 +351,76 @@ def test_legacy_file_matches_the_release_arithmetic(
     bad.write_text('{"nope.png": "{score: 1/2}"}\n')
     failed = invoke(capsys, "score", "--legacy-file", str(bad), "--data", str(release_dir))
     assert failed.code == 2 and "bad.jsonl:1:" in failed.err and "nope.png" in failed.err
+
+
+def _entail_hook(logprobs: bool):
+    """Replies to the entail protocol: "yes" with P 0.9 for triggers of even length, else
+    P 0.2; with `logprobs` in OpenAI's chat shape, else as text only ("maybe" for a trigger
+    holding "UNSURE")."""
+    from starlette.responses import JSONResponse
+
+    def hook(record) -> Any:
+        text = request_text(record.body)
+        trigger = text.split("Cause:\n", 1)[1].split("\n\n", 1)[0]
+        p = 0.9 if len(trigger) % 2 == 0 else 0.2
+        word = "Yes" if p > 0.5 else "No"
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": word},
+            "finish_reason": "stop",
+        }
+        if logprobs:
+            alternatives = [
+                {"token": "Yes", "logprob": math.log(p)},
+                {"token": "No", "logprob": math.log(1 - p)},
+            ]
+            choice["logprobs"] = {"content": [{"token": word, "top_logprobs": alternatives}]}
+        body = {"choices": [choice], "usage": {"prompt_tokens": 50, "completion_tokens": 1}}
+        return JSONResponse(body)
+
+    return hook
+
+
+def test_entail_judge_asks_per_trigger_and_reads_p_yes(
+    capsys, server: FakeServer, release_dir: Path, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    imported(capsys, release_dir, ws, "r")
+    samples = load_split(release_dir, "basic").samples[:N]
+    server.behaviour.hook = _entail_hook(logprobs=True)
+    result = judge(capsys, server, release_dir, ws, "--run", "r", "--protocol", "entail",
+                   "--judge", "openai:j")  # fmt: skip
+    assert result.code == 0, result.err
+    # one question per trigger; the answers are alike, so a repeated trigger may be answered
+    # from the cache (unless its twin is still in flight)
+    distinct = len({t.strip() for s in samples for t in s.triggers})
+    assert distinct <= server.count <= sum(len(s.triggers) for s in samples)
+    assert all(b["logprobs"] is True and b["top_logprobs"] == 10 for b in server.bodies())
+    db = sqlite3.connect(ws / "eibench.sqlite")
+    records = [json.loads(r[0]) for r in db.execute("SELECT record FROM judgments")]
+    by_sample = {r["sample_id"]: r for r in records}
+    for sample in samples:
+        verdict = by_sample[sample.id]["verdict"]
+        expected = [len(t.strip()) % 2 == 0 for t in sample.triggers]
+        assert [t["covered"] for t in verdict["triggers"]] == expected
+        assert {round(t["score"], 3) for t in verdict["triggers"]} <= {0.9, 0.2}
+        assert verdict["correct"] == sum(expected) and verdict["total"] == len(expected)
+    sent = server.count
+    again = judge(capsys, server, release_dir, ws, "--run", "r", "--protocol", "entail",
+                  "--judge", "openai:j")  # fmt: skip
+    assert again.code == 0 and server.count == sent  # already judged: nothing to redo
+
+
+def test_entail_judge_falls_back_to_the_reply_word_without_logprobs(
+    capsys, server: FakeServer, release_dir: Path, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    imported(capsys, release_dir, ws, "r")
+    server.behaviour.hook = _entail_hook(logprobs=False)
+    result = judge(capsys, server, release_dir, ws, "--run", "r", "--protocol", "entail",
+                   "--judge", "openai:j")  # fmt: skip
+    assert result.code == 0, result.err
+    db = sqlite3.connect(ws / "eibench.sqlite")
+    records = [json.loads(r[0]) for r in db.execute("SELECT record FROM judgments")]
+    scores = {t["score"] for r in records for t in r["verdict"]["triggers"]}
+    assert scores == {0.0, 1.0}  # read from the words Yes / No

@@ -48,7 +48,7 @@ run_cli, judge_cli, score_cli = (
 
 BUILTIN_SCHEMES = ("openai", "anthropic", "hf", "prior")
 BUILTIN_SETTINGS = ("user", "cot", "caption", "cfsa")
-BUILTIN_PROTOCOLS = ("semantic", "paper-llama3", "paper-chatgpt", "triggers")
+BUILTIN_PROTOCOLS = ("semantic", "paper-llama3", "paper-chatgpt", "triggers", "entail")
 BUILTIN_PERSONAS = ("emotion", "assistant", "architecture", "none")
 
 

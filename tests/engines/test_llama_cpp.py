@@ -244,3 +244,25 @@ def _engine_sanity(request: pytest.FixtureRequest) -> None:
             engine: Engine = request.getfixturevalue(name)
             with urllib.request.urlopen(f"{engine.url}/models", timeout=5) as reply:
                 assert json.load(reply)["data"][0]["id"] == engine.name
+
+
+def test_entail_judge_reads_llama_cpp_logprobs(
+    capsys, small_llm: Engine, release_dir: Path, tmp_path: Path
+) -> None:
+    """llama-cpp-python returns chat logprobs in the completions shape (`top_logprobs[0]` a
+    {token: logprob} map); P(yes) is read from it all the same."""
+    ws = tmp_path / "ws"
+    assert _run(capsys, small_llm, release_dir, ws, "--text-only", "--limit", "3").code == 0
+    with Store.open(ws) as store:
+        run = store.runs()[0].name
+    result = invoke(
+        capsys,
+        "judge", "--run", run, "--protocol", "entail", "--judge", f"openai:{SMALL}",
+        "--judge-base-url", small_llm.url, "--data", str(release_dir), "--workspace", str(ws),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    with Store.open(ws) as store:
+        judgments = store.judgments(run, protocol="entail")
+    assert len(judgments) == 3 and all(j.status == "ok" for j in judgments)
+    scores = [t.score for j in judgments if j.verdict for t in j.verdict.triggers]
+    assert any(s is not None and 0 < s < 1 for s in scores), scores

@@ -36,7 +36,8 @@ ProtocolOption = Annotated[
     typer.Option(
         help="semantic: offline embedding judge (no model needed); paper-llama3 / "
         "paper-chatgpt: the release's judge prompts, {score: c/t}; triggers: structured "
-        "per-trigger judge with evidence, precision and F1.",
+        "per-trigger judge with evidence, precision and F1; entail: a yes/no question per "
+        "trigger, covered when P(yes) from the judge's logprobs (else its word) >= 0.5.",
         rich_help_panel=JUDGE_PANEL,
     ),
 ]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
-from eibench.judges import paper, structured
-from eibench.models.base import GenerationParams, Message
+from eibench.judges import entail, paper, structured
+from eibench.models.base import ChatResponse, GenerationParams, Message
 from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.registry import Registry
 
@@ -37,20 +37,8 @@ class SemanticProtocol(JudgeProtocol):
 
 
 @dataclass(frozen=True)
-class LLMProtocol(JudgeProtocol, ABC):
-    """A protocol that asks a judge model."""
-
-    @abstractmethod
-    def messages(self, split: Split, answer: str, triggers: Sequence[str]) -> list[Message]:
-        """The judge's request about `answer` against the ground-truth `triggers`."""
-
-    @abstractmethod
-    def parse(self, text: str, n_triggers: int) -> Verdict:
-        """The verdict in `text`; raises `JudgeParseError` when it cannot be read."""
-
-    @abstractmethod
-    def reask(self, error: JudgeParseError) -> Message:
-        """What to say when a reply could not be read."""
+class ModelProtocol(JudgeProtocol, ABC):
+    """A protocol that asks a judge model: its prompt version and sampling."""
 
     @abstractmethod
     def version(self, split: Split) -> str:
@@ -66,6 +54,23 @@ class LLMProtocol(JudgeProtocol, ABC):
         if paper_sampling:
             base = paper.PAPER_SAMPLING.model_copy(update={"seed": base.seed})
         return self.sampling(base)
+
+
+@dataclass(frozen=True)
+class LLMProtocol(ModelProtocol):
+    """A protocol that asks a judge model once per answer (and again while unreadable)."""
+
+    @abstractmethod
+    def messages(self, split: Split, answer: str, triggers: Sequence[str]) -> list[Message]:
+        """The judge's request about `answer` against the ground-truth `triggers`."""
+
+    @abstractmethod
+    def parse(self, text: str, n_triggers: int) -> Verdict:
+        """The verdict in `text`; raises `JudgeParseError` when it cannot be read."""
+
+    @abstractmethod
+    def reask(self, error: JudgeParseError) -> Message:
+        """What to say when a reply could not be read."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,30 @@ class TriggersProtocol(LLMProtocol):
         return structured.params(base)
 
 
+@dataclass(frozen=True)
+class PerTriggerProtocol(ModelProtocol):
+    """A protocol that asks the judge one yes/no question per ground-truth trigger and covers
+    the trigger when P(yes) reaches `threshold` (`judges.entail`)."""
+
+    threshold: float = entail.DEFAULT_THRESHOLD
+
+    def messages(self, answer: str, trigger: str) -> list[Message]:
+        return entail.build_messages(answer, trigger)
+
+    def read(self, response: ChatResponse) -> float:
+        """P(yes) of one reply; raises `JudgeParseError` when it is neither yes nor no."""
+        return entail.p_yes(response)
+
+    def verdict(self, probabilities: Sequence[float]) -> Verdict:
+        return entail.verdict(probabilities, self.threshold)
+
+    def version(self, split: Split) -> str:
+        return entail.prompt_version(self.threshold)
+
+    def sampling(self, base: GenerationParams) -> GenerationParams:
+        return entail.params(base)
+
+
 PROTOCOL_KINDS: Registry[JudgeProtocol] = Registry("judge protocol")
 
 
@@ -118,9 +147,10 @@ SEMANTIC = register_protocol(SemanticProtocol("semantic")).name
 for _name in paper.PAPER_PROTOCOLS:
     register_protocol(PaperProtocol(_name))
 TRIGGERS = register_protocol(TriggersProtocol(structured.PROTOCOL)).name
+ENTAIL = register_protocol(PerTriggerProtocol(entail.PROTOCOL)).name
 
 PROTOCOLS: tuple[str, ...] = PROTOCOL_KINDS.names()
-"""The built-in protocols: semantic, paper-llama3, paper-chatgpt, triggers."""
+"""The built-in protocols: semantic, paper-llama3, paper-chatgpt, triggers, entail."""
 
 if TYPE_CHECKING:
     ProtocolName = str
@@ -141,9 +171,9 @@ def get_protocol(name: str) -> JudgeProtocol:
     return PROTOCOL_KINDS.get(name)
 
 
-def llm_protocol(name: str) -> LLMProtocol:
+def llm_protocol(name: str) -> LLMProtocol | PerTriggerProtocol:
     """The registered protocol `name`, which must ask a judge model."""
     protocol = get_protocol(name)
-    if not isinstance(protocol, LLMProtocol):
+    if not isinstance(protocol, (LLMProtocol, PerTriggerProtocol)):
         raise EIBenchError(f"the {name} protocol does not ask a judge model")
     return protocol

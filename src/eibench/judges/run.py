@@ -17,14 +17,20 @@ from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.errors import EIBenchError
 from eibench.judges.offline import judge_semantic
-from eibench.judges.protocols import SEMANTIC, LLMProtocol, check_protocol, llm_protocol
+from eibench.judges.protocols import (
+    SEMANTIC,
+    LLMProtocol,
+    PerTriggerProtocol,
+    check_protocol,
+    llm_protocol,
+)
 from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset, todo_samples
 from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
 from eibench.models.registry import load_model, parse_spec
 from eibench.records.runs import answer_digest as digest
 from eibench.records.verdict import JudgeParseError, Verdict
-from eibench.runner.calls import CachedCaller, Called
+from eibench.runner.calls import CachedCaller, Called, gather_or_cancel
 from eibench.runner.engine import Outcome, StageRun, run_stage
 from eibench.runner.progress import OnProgress
 from eibench.store import Generation, JudgingConfig, Judgment, Store
@@ -138,7 +144,7 @@ class _Asker:
 
     caller: CachedCaller
     model: ChatModel
-    protocol: LLMProtocol
+    protocol: LLMProtocol | PerTriggerProtocol
     params: GenerationParams
     max_asks: int
     config: JudgingConfig
@@ -152,6 +158,8 @@ class _Asker:
             protocol=self.config.protocol,
             answer_digest=digest(answer.clean),
         )
+        if isinstance(self.protocol, PerTriggerProtocol):
+            return await self._per_trigger(self.protocol, record, sample, answer.clean or "")
         messages = self.protocol.messages(sample.split, answer.clean or "", sample.triggers)
         resample = self.params.temperature > 0
         spent = _Spent()
@@ -186,6 +194,38 @@ class _Asker:
             error_message=str(error),
             **spent.fields(),
         )
+
+    async def _per_trigger(
+        self,
+        protocol: PerTriggerProtocol,
+        record: partial[Judgment],
+        sample: Sample,
+        answer: str,
+    ) -> Judgment:
+        """One question per trigger, asked together; the verdict holds each P(yes)."""
+
+        async def ask(trigger: str) -> Called:
+            request = ChatRequest(messages=protocol.messages(answer, trigger), params=self.params)
+            return await self.caller.call(self.model, request)
+
+        spent = _Spent()
+        try:
+            calls = await gather_or_cancel(*(ask(t) for t in sample.triggers))
+        except ModelCallError as exc:
+            return record(status="failed", attempts=1, error_kind=exc.kind, error_message=str(exc))
+        replies = [f"{i}: {spent.add(called)}" for i, called in enumerate(calls, start=1)]
+        fields = {**spent.fields(), "raw": "\n".join(replies)}
+        try:
+            probabilities = [protocol.read(called.response) for called in calls]
+        except JudgeParseError as exc:
+            return record(
+                status="judge_unparsed",
+                attempts=1,
+                error_kind="judge_unparsed",
+                error_message=str(exc),
+                **fields,
+            )
+        return record(status="ok", verdict=protocol.verdict(probabilities), attempts=1, **fields)
 
 
 @dataclass

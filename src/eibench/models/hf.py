@@ -235,9 +235,7 @@ class HFChat:
             )
             return tokenizer, transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
         processor = transformers.AutoProcessor.from_pretrained(folder)
-        return processor, transformers.AutoModelForImageTextToText.from_pretrained(
-            folder, **kwargs
-        )
+        return processor, transformers.AutoModelForImageTextToText.from_pretrained(folder, **kwargs)
 
     def _prompt(self, request: ChatRequest) -> tuple[str, list[Any]]:
         """The chat-template text of one request and its images, in order."""

@@ -75,6 +75,8 @@ def create_kwargs(
         kwargs["top_p"] = params.top_p
     if params.seed is not None:
         kwargs["seed"] = params.seed
+    if params.logprobs is not None:
+        kwargs["logprobs"], kwargs["top_logprobs"] = True, params.logprobs
     if schema is not None and style == "json_schema":
         kwargs["response_format"] = {
             "type": "json_schema",
@@ -233,4 +235,31 @@ def _to_response(completion: Any, where: str) -> ChatResponse:
         ),
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
         model=model if isinstance(model, str) else None,
+        top_logprobs=first_token_logprobs(choice.get("logprobs")),
     )
+
+
+def first_token_logprobs(logprobs: object) -> dict[str, float] | None:
+    """The first output token's alternatives as {token: log-probability}, from either shape
+    servers send: OpenAI's chat shape (`content[0].top_logprobs`, a list of {token, logprob};
+    vLLM, SGLang, llama-server) or the completions shape (`top_logprobs[0]`, a {token:
+    logprob} map; llama-cpp-python's chat endpoint). None when there are none."""
+    if not isinstance(logprobs, dict):
+        return None
+    content = logprobs.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        pairs = content[0].get("top_logprobs")
+        if isinstance(pairs, list):
+            found = {
+                p["token"]: float(p["logprob"])
+                for p in pairs
+                if isinstance(p, dict)
+                and isinstance(p.get("token"), str)
+                and isinstance(p.get("logprob"), (int, float))
+            }
+            return found or None
+    legacy = logprobs.get("top_logprobs")
+    if isinstance(legacy, list) and legacy and isinstance(legacy[0], dict):
+        found = {t: float(v) for t, v in legacy[0].items() if isinstance(v, (int, float))}
+        return found or None
+    return None

@@ -97,6 +97,13 @@ class GenerationParams(SamplingParams):
     json_schema: dict[str, Any] | None = Field(
         default=None, description="ask for JSON matching this schema where the backend can"
     )
+    logprobs: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        description="return the N likeliest first tokens with log-probabilities, where the "
+        "backend can",
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -105,6 +112,12 @@ class GenerationParams(SamplingParams):
             return handler(data)
         except ValidationError as exc:
             raise EIBenchError(f"generation params: {describe(exc, cls)}") from None
+
+
+def _added_at_default(params: GenerationParams) -> set[str]:
+    """Parameters added after the cache's first version, left out of the key while unset, so
+    that adding one keeps every cached answer."""
+    return {"logprobs"} if params.logprobs is None else set()
 
 
 class ChatRequest(BaseModel):
@@ -127,7 +140,7 @@ class ChatRequest(BaseModel):
         payload = {
             "model": model_spec,
             "context": self.context,
-            "params": self.params.model_dump(mode="json"),
+            "params": self.params.model_dump(mode="json", exclude=_added_at_default(self.params)),
             "messages": [
                 {
                     "role": m.role,
@@ -159,6 +172,9 @@ class ChatResponse(BaseModel):
     usage: Usage = Usage()
     finish_reason: str | None = None
     model: str | None = Field(default=None, description="the model name the server reported")
+    top_logprobs: dict[str, float] | None = Field(
+        default=None, description="the first output token's likeliest tokens: log-probability"
+    )
 
     @field_validator("text", "finish_reason", "model")
     @classmethod
