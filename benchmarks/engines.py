@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -136,6 +138,8 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=20, help="labelled answers to judge")
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
     args = parser.parse_args()
+    # a plain kill still stops the engine it started (the finally below runs)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     rows = load_labelled(args.data)[: args.answers]
     n_triggers = sum(len(r["triggers"]) for r in rows)
     print(f"{len(rows)} labelled answers, {n_triggers} trigger decisions")

@@ -100,7 +100,7 @@ def test_unknown_panel_protocol_names_the_allowed_ones(capsys, tmp_path: Path, w
     panel = tmp_path / "panel.toml"
     panel.write_text('protocol = "nope"\n[[judge]]\nspec = "openai:x"\n')
     refused(judge_panel(capsys, panel, ws), ws, "panel.toml: protocol:",
-            "'semantic', 'paper-llama3', 'paper-chatgpt' or 'triggers'")  # fmt: skip
+            "'semantic', 'paper-llama3', 'paper-chatgpt', 'triggers' or 'entail'")  # fmt: skip
 
 
 def test_panel_protocols_are_the_judge_protocols() -> None:
