@@ -145,31 +145,28 @@ def engine_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("engine-logs")
 
 
-@pytest.fixture(scope="session")
-def small_llm(engine_logs: Path) -> Iterator[Engine]:
-    """Qwen2.5-Coder-0.5B-Instruct on llama.cpp, for the whole session."""
-    engine = llama_cpp(SMALL, engine_logs).start()
+def _serving(engine: Engine) -> Iterator[Engine]:
+    """`engine` started, for a fixture's lifetime; stopped afterwards, also on failure."""
+    engine.start()
     try:
         yield engine
     finally:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def small_llm(engine_logs: Path) -> Iterator[Engine]:
+    """Qwen2.5-Coder-0.5B-Instruct on llama.cpp, for the whole session."""
+    yield from _serving(llama_cpp(SMALL, engine_logs))
 
 
 @pytest.fixture(scope="session")
 def instruct_llm(engine_logs: Path) -> Iterator[Engine]:
     """Qwen2.5-Coder-1.5B-Instruct on llama.cpp, for the whole session."""
-    engine = llama_cpp(INSTRUCT, engine_logs).start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
+    yield from _serving(llama_cpp(INSTRUCT, engine_logs))
 
 
 @pytest.fixture(scope="session")
 def vllm_small(engine_logs: Path) -> Iterator[Engine]:
     """Qwen2.5-Coder-0.5B-Instruct on vLLM (CPU), for the whole session."""
-    engine = vllm(engine_logs).start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
+    yield from _serving(vllm(engine_logs))
