@@ -1,7 +1,7 @@
 """Real engines and real models, measured: what a small local judge gets you.
 
     python scripts/provision-engines          # once
-    python -m benchmarks.engines [--data ../shared/eibench] [--answers 20] [--engines ...]
+    python -m benchmarks.engines [--data ../shared/eibench] [--answers N] [--engines ...]
 
 For each engine and model (llama.cpp's server through llama-cpp-python with Qwen2.5-Coder
 0.5B and 1.5B; vLLM's CPU build with the 0.5B), prints:
@@ -9,10 +9,12 @@ For each engine and model (llama.cpp's server through llama-cpp-python with Qwen
 - start-up: seconds from launch to an answering `/v1/models`;
 - output tokens/s: one 96-token reply;
 - verdicts/s of the `entail` judge (one yes/no question per trigger) at concurrency 1, 4, 8;
-- the share of `paper-llama3` replies that parse on the first ask;
-- agreement of `entail` (P(yes) >= 0.5) and of `paper-llama3` (the judge's count, against the
-  labelled count) with the labelled set `tests/data/semantic_labels.jsonl` (the first
-  `--answers` answers): per-trigger Cohen's kappa and accuracy, and mean |recall difference|.
+- agreement of `entail` with the labelled set `tests/data/semantic_labels.jsonl` (the first
+  `--answers` answers) on its test fold, at P(yes) >= 0.5 and at the threshold fitted on its
+  tune fold (as `eibench judge calibrate --save` fits one): per-trigger Cohen's kappa and
+  accuracy, and mean |recall difference|;
+- the share of `paper-llama3` replies that parse on the first ask, and the mean |recall
+  difference| of its count against the labelled count.
 
 Calls go through eibench's own OpenAI backend, uncached. Figures depend on the machine's load.
 """
@@ -34,9 +36,10 @@ from tests.engines.conftest import INSTRUCT, SMALL, Engine, llama_cpp, vllm
 from tests.semantic_labels import agreement, load_labelled
 
 from eibench.judges.protocols import PerTriggerProtocol, llm_protocol
-from eibench.models.base import ChatModel, ChatRequest, GenerationParams, Message
+from eibench.models.base import ChatModel, ChatRequest, ChatResponse, GenerationParams, Message
 from eibench.models.registry import ModelOptions, load_model
 from eibench.records.verdict import JudgeParseError
+from eibench.review.calibration import fit_threshold
 
 REPO = Path(__file__).resolve().parent.parent
 ENGINES = {
@@ -78,26 +81,39 @@ async def _measure(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[str, 
         start = time.perf_counter()
         reply = await model.chat(ask)
         out["output tok/s"] = reply.usage.output_tokens / (time.perf_counter() - start)
-        requests = _entail_requests(rows)
-        protocol = llm_protocol("entail")
-        assert isinstance(protocol, PerTriggerProtocol)
-        for concurrency in (1, 4, 8):
-            # a different slice at each level, so no server-side prefix cache is reused
-            part = requests[: max(4, len(requests) // 6)]
-            start = time.perf_counter()
-            await _bounded(model, part, concurrency)
-            out[f"entail verdicts/s @{concurrency}"] = len(part) / (time.perf_counter() - start)
-        replies = await _bounded(model, requests, 8)
-        p_yes = [protocol.read(r) if r.text.strip() else 0.0 for r in replies]
-        predicted, k = [], 0
-        for row in rows:
-            n = len(row["triggers"])
-            predicted.append([int(p >= protocol.threshold) for p in p_yes[k : k + n]])
-            k += n
-        out["entail kappa / acc / recall err"] = agreement(rows, predicted)
+        out.update(await _entail(model, rows))
         out.update(await _paper(model, rows))
     finally:
         await model.aclose()
+    return out
+
+
+async def _entail(model: ChatModel, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every trigger's question asked once: a slice of them at each concurrency (a different
+    slice each, so no server-side prefix cache is reused), the rest at 8; then agreement at
+    the default threshold and at the one fitted on the tune fold, both on the test fold."""
+    protocol = llm_protocol("entail")
+    assert isinstance(protocol, PerTriggerProtocol)
+    requests = _entail_requests(rows)
+    out: dict[str, Any] = {}
+    replies: list[ChatResponse] = []
+    part = max(4, len(requests) // 8)
+    for concurrency in (1, 4, 8):
+        chunk = requests[len(replies) : len(replies) + part]
+        start = time.perf_counter()
+        replies += await _bounded(model, chunk, concurrency)
+        out[f"entail verdicts/s @{concurrency}"] = len(chunk) / (time.perf_counter() - start)
+    replies += await _bounded(model, requests[len(replies) :], 8)
+    p_yes = iter([protocol.read(r) if r.text.strip() else 0.0 for r in replies])
+    scores = {str(i): [next(p_yes) for _ in row["triggers"]] for i, row in enumerate(rows)}
+    folds = {f: [str(i) for i, r in enumerate(rows) if r["fold"] == f] for f in ("tune", "test")}
+    test_rows = [rows[int(i)] for i in folds["test"]]
+    human = {str(i): [bool(x) for x in row["labels"]] for i, row in enumerate(rows)}
+    fit = fit_threshold({i: human[i] for i in folds["tune"]}, scores)
+    for label, threshold in (("0.5", protocol.threshold), ("fitted", fit.threshold)):
+        predicted = [[int(p >= threshold) for p in scores[i]] for i in folds["test"]]
+        out[f"entail @{label}: kappa / acc / recall err"] = agreement(test_rows, predicted)
+    out["entail fitted threshold (tune fold)"] = fit.threshold
     return out
 
 
@@ -135,7 +151,7 @@ def _show(value: Any) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
-    parser.add_argument("--answers", type=int, default=20, help="labelled answers to judge")
+    parser.add_argument("--answers", type=int, default=None, help="labelled answers (all)")
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
     args = parser.parse_args()
     # a plain kill still stops the engine it started (the finally below runs)

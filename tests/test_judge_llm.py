@@ -424,3 +424,68 @@ def test_entail_judge_falls_back_to_the_reply_word_without_logprobs(
     records = [json.loads(r[0]) for r in db.execute("SELECT record FROM judgments")]
     scores = {t["score"] for r in records for t in r["verdict"]["triggers"]}
     assert scores == {0.0, 1.0}  # read from the words Yes / No
+
+
+def test_entail_asks_again_when_a_reply_is_neither_yes_nor_no(
+    capsys, server: FakeServer, release_dir: Path, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    imported(capsys, release_dir, ws, "r")
+
+    def hedging(record) -> Any:
+        from starlette.responses import JSONResponse
+
+        text = "No." if len(record.body["messages"]) > 1 else "It is hard to say."
+        message = {"role": "assistant", "content": text}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        usage = {"prompt_tokens": 5, "completion_tokens": 2}
+        return JSONResponse({"choices": [choice], "usage": usage})
+
+    server.behaviour.hook = hedging
+    result = judge(capsys, server, release_dir, ws, "--run", "r", "--protocol", "entail",
+                   "--judge", "openai:j")  # fmt: skip
+    assert result.code == 0, result.err
+    assert re.search(r"parsed on the first ask\s+│?\s*0\b", result.out)
+    assert re.search(rf"parsed after a re-ask\s+│?\s*{N}\b", result.out)
+    reasks = [b["messages"] for b in server.bodies() if len(b["messages"]) > 1]
+    assert reasks and all(
+        m[1] == {"role": "assistant", "content": "It is hard to say."}
+        and m[2]["content"] == 'Reply with only "yes" or "no".'
+        for m in reasks
+    )
+    db = sqlite3.connect(ws / "eibench.sqlite")
+    records = [json.loads(r[0]) for r in db.execute("SELECT record FROM judgments")]
+    assert {r["attempts"] for r in records} == {2}
+    assert {t["score"] for r in records for t in r["verdict"]["triggers"]} == {0.0}
+    # a judge that never says yes or no: unparsed after --max-asks, never a score
+    server.behaviour.hook = None
+    server.behaviour.reply = lambda body: "Perhaps."
+    stuck = judge(capsys, server, release_dir, ws, "--run", "r", "--protocol", "entail",
+                  "--judge", "openai:k", "--max-asks", "2")  # fmt: skip
+    assert stuck.code == 1 and re.search(rf"unparsed now\s+│?\s*{N}\b", stuck.out)
+    rows = db.execute("SELECT record FROM judgments WHERE judge = 'openai:k'").fetchall()
+    unparsed = [json.loads(r[0]) for r in rows]
+    assert len(unparsed) == N
+    assert all(r["status"] == "judge_unparsed" and r["attempts"] == 2 for r in unparsed)
+    assert all(r["verdict"] is None and "1: Perhaps." in r["raw"] for r in unparsed)
+
+
+def test_entail_with_a_fitted_judge_configuration(
+    capsys, server: FakeServer, release_dir: Path, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    imported(capsys, release_dir, ws, "r")
+    (ws / "judge-configs").mkdir()
+    config = {"name": "strict", "protocol": "entail", "threshold": 0.95}
+    (ws / "judge-configs" / "strict.json").write_text(json.dumps(config))
+    server.behaviour.hook = _entail_hook(logprobs=True)
+    result = judge(capsys, server, release_dir, ws, "--run", "r", "--judge", "openai:j",
+                   "--judge-config", "strict")  # fmt: skip
+    assert result.code == 0, result.err  # the protocol comes from the configuration
+    db = sqlite3.connect(ws / "eibench.sqlite")
+    records = [json.loads(r[0]) for r in db.execute("SELECT record FROM judgments")]
+    assert {r["protocol"] for r in records} == {"entail"}
+    assert all(not t["covered"] for r in records for t in r["verdict"]["triggers"])  # 0.9 < 0.95
+    (stored,) = [json.loads(r[0]) for r in db.execute("SELECT config FROM judgings")]
+    assert stored["prompt_version"].endswith("-t0.95")
+    assert re.fullmatch(r"strict@[0-9a-f]{10}", stored["settings"]["judge_config"])

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eibench.data.schema import emotion_of
-from eibench.errors import DataError
+from eibench.errors import DataError, EIBenchError
 from eibench.metrics.agreement import krippendorff_alpha
 from eibench.review.analysis import Ratings, icc_2_1, rating_report, read_release_scores
-from eibench.review.calibration import calibrate, calibrate_counts, majority
+from eibench.review.calibration import calibrate, calibrate_counts, fit_threshold, majority
 
 RATERS = ("7861", "7862", "7866")
 
@@ -340,3 +340,32 @@ def test_category_means_lie_within_the_scores(
         assert stats.min - 1e-9 <= stats.mean <= stats.max + 1e-9
         assert stats.std >= 0
     assert sum(sum(c.values()) for c in report.raters.values()) == len(first) + len(second)
+
+
+def test_fit_threshold_separates_a_hand_example_between_scores() -> None:
+    # covered by people exactly when the score is at least 0.6; the default 0.5 would also
+    # cover the 0.55 trigger
+    human = {"a": [True, False, True], "b": [False, True], "c": [False]}
+    scores = {"a": [0.9, 0.55, 0.6], "b": [0.2, 0.7], "c": [0.1]}
+    fit = fit_threshold(human, scores)
+    assert fit.threshold == pytest.approx((0.55 + 0.6) / 2)
+    assert fit.calibration.kappa == 1.0 and fit.calibration.accuracy == 1.0
+    assert fit.calibration.n_triggers == 6 and fit.calibration.n_samples == 3
+
+
+def test_fit_threshold_prefers_kappa_then_accuracy_then_the_lower_threshold() -> None:
+    # a judge that is constant at the best accuracy (all "no") has kappa 0: the fit takes the
+    # threshold that agrees beyond chance even at a lower accuracy
+    human = {"a": [True, False, False, False, False, False]}
+    scores = {"a": [0.8, 0.9, 0.1, 0.1, 0.1, 0.1]}
+    fit = fit_threshold(human, scores)
+    assert fit.threshold == pytest.approx(0.45)  # covers 0.8 and 0.9: kappa 0.57, accuracy 0.83
+    assert fit.calibration.kappa == pytest.approx(4 / 7)
+    # scores that cannot be told apart: every threshold gives kappa 0, the lowest one wins
+    tied = fit_threshold({"a": [True, False]}, {"a": [0.7, 0.7]})
+    assert tied.threshold == pytest.approx(0.2) and tied.calibration.kappa == 0.0
+
+
+def test_fit_threshold_without_shared_scores_is_an_error() -> None:
+    with pytest.raises(EIBenchError, match="no audited answer"):
+        fit_threshold({"a": [True]}, {"a": [0.1, 0.2]})

@@ -193,9 +193,64 @@ def test_calibrate_a_judge_against_audit_labels(capsys, tmp_path: Path, release_
                     "au",
                     Response(kind="audit", rater=rater, item_id=item.item_id, covered=human),
                 )
-    result = invoke(capsys, "judge", "calibrate", "--audit", "au", *common)
+    result = invoke(capsys, "judge", "calibrate", "--audit", "au", "--workspace", str(ws))
     assert result.code == 0, result.err
     triggers = int(re.search(r"triggers\s+│?\s*([\d,]+)", result.out).group(1).replace(",", ""))
     accuracy = float(re.search(r"per-trigger accuracy\s+│?\s*([\d.]+)", result.out).group(1))
     assert triggers > 30
     assert accuracy == pytest.approx(1 - 30 / triggers, abs=1e-3)
+
+
+def test_calibrate_fits_and_saves_a_threshold_that_judge_then_uses(
+    capsys, tmp_path: Path, release_dir: Path
+) -> None:
+    ws = tmp_path / "ws"
+    common = ["--workspace", str(ws)]
+    data = ["--data", str(release_dir)]
+    run = invoke(capsys, "run", "--model", "prior", "--run", "p", "--limit", "30", *data, *common)
+    assert run.code == 0
+    assert invoke(capsys, "judge", "--run", "p", *data, *common).code == 0
+    create(capsys, ws, release_dir, "--kind", "audit", "--from", "run:p", "--raters", "h1",
+           "--name", "au")  # fmt: skip
+    with Store.open(ws) as store:
+        scores = {j.sample_id: [t.score for t in j.verdict.triggers] for j in store.judgments("p")}
+        cut = float(sorted(s for row in scores.values() for s in row)[len(scores) * 2])
+        for item in items(store, "au"):
+            covered = [s >= cut for s in scores[item.item_id]]  # people cover above `cut`
+            add_response(store, "au", Response(kind="audit", rater="h1", item_id=item.item_id,
+                                               covered=covered))  # fmt: skip
+    fitted = invoke(capsys, "judge", "calibrate", "--audit", "au", "--save", "tight", *common)
+    assert fitted.code == 0, fitted.err
+    saved = json.loads((ws / "judge-configs" / "tight.json").read_text())
+    assert saved["protocol"] == "semantic" and saved["fit"]["kappa"] == 1.0
+    assert saved["threshold"] <= cut and "saved judge configuration tight@" in fitted.err
+    assert re.search(r"Cohen's kappa\s+│?\s*[\d.]+\s+│?\s*1\.000", fitted.out)
+    # judging with it needs --replace (another threshold), then agrees with the people fully
+    again = ["judge", "--run", "p", "--judge-config", "tight", *data, *common]
+    refused = invoke(capsys, *again)
+    assert refused.code != 0 and "--replace" in refused.err
+    assert invoke(capsys, *again, "--replace").code == 0
+    with Store.open(ws) as store:
+        (judging,) = store.judgings("p")
+    assert judging.settings["judge_config"].startswith("tight@")
+    assert judging.settings["threshold"] == saved["threshold"]
+    check = invoke(capsys, "judge", "calibrate", "--audit", "au", *common)
+    assert float(re.search(r"per-trigger accuracy\s+│?\s*([\d.]+)", check.out).group(1)) == 1.0
+
+
+def test_judge_config_errors_are_one_line(capsys, tmp_path: Path, release_dir: Path) -> None:
+    ws = tmp_path / "ws"
+    common = ["--run", "p", "--data", str(release_dir), "--workspace", str(ws)]
+    unknown = invoke(capsys, "judge", "--judge-config", "nope", *common)
+    assert unknown.code != 0 and "no judge configuration 'nope'" in unknown.err
+    assert "calibrate --save" in unknown.err and "Traceback" not in unknown.err
+    (ws / "judge-configs").mkdir(parents=True)
+    path = ws / "judge-configs" / "e.json"
+    path.write_text(json.dumps({"name": "e", "protocol": "entail", "threshold": 0.8}))
+    clash = invoke(capsys, "judge", "--judge-config", "e", "--protocol", "semantic", *common)
+    assert clash.code != 0
+    assert "conflicting protocols" in clash.err and "says entail" in clash.err
+    path.write_text(json.dumps({"name": "e", "protocol": "paper-llama3", "threshold": 0.8}))
+    bad = invoke(capsys, "judge", "--judge-config", str(path), *common)
+    assert bad.code != 0 and str(path) in bad.err and "protocol" in bad.err
+    assert len(bad.err.strip().splitlines()) == 1

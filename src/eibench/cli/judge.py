@@ -32,13 +32,16 @@ JUDGE_PANEL = "Judge"
 
 
 ProtocolOption = Annotated[
-    ProtocolName,
+    ProtocolName | None,
     typer.Option(
         help="semantic: offline embedding judge (no model needed); paper-llama3 / "
         "paper-chatgpt: the release's judge prompts, {score: c/t}; triggers: structured "
         "per-trigger judge with evidence, precision and F1; entail: a yes/no question per "
-        "trigger, covered when P(yes) from the judge's logprobs (else its word) >= 0.5.",
+        "trigger, covered when P(yes) from the judge's logprobs (else its word) >= 0.5 (or "
+        "a --judge-config's threshold). Default: semantic, or the panel's or judge "
+        "configuration's protocol.",
         rich_help_panel=JUDGE_PANEL,
+        show_default=False,
     ),
 ]
 JudgesOption = Annotated[
@@ -73,9 +76,19 @@ judge_app = typer.Typer(
 def judge(
     ctx: typer.Context,
     run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
-    protocol: ProtocolOption = SEMANTIC,
+    protocol: ProtocolOption = None,
     judges: JudgesOption = None,
     panel: PanelOption = None,
+    judge_config: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-config",
+            help="A named judge configuration (a threshold fitted by `eibench judge calibrate "
+            "--save NAME`), or the path of its .json file; for entail and semantic.",
+            rich_help_panel=JUDGE_PANEL,
+            show_default=False,
+        ),
+    ] = None,
     judge_base_url: Annotated[
         list[str] | None,
         typer.Option(
@@ -146,15 +159,23 @@ def judge(
         return
     if run is None:
         raise EIBenchError("pass --run NAME (see eibench judge --help)")
+    from eibench.judges.configs import load_judge_config
     from eibench.judges.panel import read_panel
     from eibench.runner.cost import prices
+    from eibench.store.db import default_workspace
 
     chosen: list[tuple[str | None, list[str]]] = [(j, judge_base_url or []) for j in judges or []]
+    implied: dict[str, str] = {}  # where a protocol came from -> the protocol
     if panel is not None:
         spec = read_panel(panel)
         if spec.protocol is not None:
-            protocol = spec.protocol
+            implied[f"the panel file {panel}"] = spec.protocol
         chosen += [(j.spec, j.base_url) for j in spec.judge]
+    fitted = None
+    if judge_config is not None:
+        fitted = load_judge_config(judge_config, workspace or default_workspace())
+        implied[f"judge configuration {fitted.name!r}"] = fitted.protocol
+    protocol = _protocol(protocol, implied)
     if not chosen:
         chosen = [(None, [])]
     if protocol == SEMANTIC and len(chosen) > 1:
@@ -181,6 +202,7 @@ def judge(
             replace=replace,
             coherence=coherence,
             coherence_encoder=coherence_encoder,
+            judge_config=fitted,
             price=prices().get(spec_name) if spec_name else None,
         )
         summary = judge_and_measure(request, on_progress=ProgressBar())
@@ -194,6 +216,16 @@ def judge(
             "n_judge_failed; re-run with --retry-failed"
         )
         raise typer.Exit(1)
+
+
+def _protocol(given: str | None, implied: dict[str, str]) -> str:
+    """The protocol to judge with: --protocol, else the one the panel file or judge
+    configuration names, else semantic; a one-line error when they differ."""
+    named = {**implied, **({"--protocol": given} if given else {})}
+    if len(set(named.values())) > 1:
+        sources = ", ".join(f"{where} says {name}" for where, name in named.items())
+        raise EIBenchError(f"conflicting protocols: {sources}")
+    return next(iter(named.values()), SEMANTIC)
 
 
 def _print_summary(run: str, summary: JudgeSummary) -> None:

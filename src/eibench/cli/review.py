@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +17,10 @@ from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
 from eibench.errors import EIBenchError
 from eibench.review.campaigns import Kind
 from eibench.store import Store
+from eibench.store.db import default_workspace
+
+if TYPE_CHECKING:
+    from eibench.review.calibration import Calibration
 
 review_app = typer.Typer(
     help="Review campaigns: people rate annotations, refine CFSA drafts, audit judges.",
@@ -267,28 +272,59 @@ def calibrate(
         str | None, typer.Option(help="Judge as stored (see `eibench score`).", show_default=False)
     ] = None,
     protocol: Annotated[str | None, typer.Option(help="Protocol.", show_default=False)] = None,
-    data: DataOption = None,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            help="Fit the threshold of a judge that scores each trigger (entail, semantic) to "
+            "these labels and save it as this named judge configuration, for "
+            "`eibench judge --judge-config NAME`.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """How far a judge agrees with people on the audited answers: per-trigger accuracy and
-    Cohen's kappa (trigger-level judges), and the correlation of per-sample recall."""
+    Cohen's kappa (trigger-level judges), and the correlation of per-sample recall; with
+    --save, the threshold that agrees best, saved as a judge configuration."""
+    from eibench.judges.configs import Fit, JudgeConfig, save_judge_config
     from eibench.review.calibration import calibrate_judge
 
-    result, chosen = calibrate_judge(
-        audit, run or None, judge, protocol, data=data, workspace=workspace
-    )
-    table = Table(title=f"{escape(chosen)} vs people ({escape(audit)})", title_justify="left",
-                  show_header=False)  # fmt: skip
+    result = calibrate_judge(audit, run or None, judge, protocol, fit=save is not None,
+                             workspace=workspace)  # fmt: skip
+    columns = [("as stored", result.calibration)]
+    if result.fit is not None:
+        columns.append((f"threshold {result.fit.threshold:g}", result.fit.calibration))
+    table = Table(title=f"{escape(result.name)} vs people ({escape(audit)})",
+                  title_justify="left", show_header=result.fit is not None)  # fmt: skip
     table.add_column(style="bold")
-    table.add_column(justify="right")
-    for label, value in (
-        ("samples", f"{result.n_samples:,}"), ("triggers", f"{result.n_triggers:,}"),
-        ("per-trigger accuracy", f"{result.accuracy:.3f}"),
-        ("Cohen's kappa", f"{result.kappa:.3f}"),
-        ("recall Pearson", f"{result.recall_pearson:.3f}"),
-        ("recall Spearman", f"{result.recall_spearman:.3f}"),
-        ("mean |recall difference|", f"{result.mean_abs_recall_diff:.3f}"),
-        ("human / judge recall", f"{result.human_recall:.3f} / {result.judge_recall:.3f}"),
-    ):  # fmt: skip
-        table.add_row(label, value)
+    for heading, _ in columns:
+        table.add_column(heading, justify="right")
+    for label, cell in _CALIBRATION_ROWS:
+        table.add_row(label, *(cell(c) for _, c in columns))
     out.print(table)
+    if save is None or result.fit is None:
+        return
+    fitted = result.fit.calibration
+    config = JudgeConfig(
+        name=save,
+        protocol=result.judging.protocol,
+        threshold=result.fit.threshold,
+        fit=Fit(audit=audit, run=result.run, judge=result.judging.judge,
+                samples=fitted.n_samples, triggers=fitted.n_triggers, kappa=fitted.kappa,
+                accuracy=fitted.accuracy, fitted_at=datetime.now(timezone.utc)),
+    )  # fmt: skip
+    path = save_judge_config(config, workspace or default_workspace())
+    err.print(f"saved judge configuration {config.label} to {escape(str(path))}; use it with "
+              f"eibench judge --protocol {config.protocol} --judge-config {save}")  # fmt: skip
+
+
+_CALIBRATION_ROWS: tuple[tuple[str, Callable[[Calibration], str]], ...] = (
+    ("samples", lambda c: f"{c.n_samples:,}"),
+    ("triggers", lambda c: f"{c.n_triggers:,}"),
+    ("per-trigger accuracy", lambda c: f"{c.accuracy:.3f}"),
+    ("Cohen's kappa", lambda c: f"{c.kappa:.3f}"),
+    ("recall Pearson", lambda c: f"{c.recall_pearson:.3f}"),
+    ("recall Spearman", lambda c: f"{c.recall_spearman:.3f}"),
+    ("mean |recall difference|", lambda c: f"{c.mean_abs_recall_diff:.3f}"),
+    ("human / judge recall", lambda c: f"{c.human_recall:.3f} / {c.judge_recall:.3f}"),
+)

@@ -4,8 +4,10 @@ state this cause?"), read as P(yes).
 P(yes) comes from the judge's log-probabilities of its first token where the server returns
 them (the probability mass on "yes" over that on "yes" and "no", any case or spacing), else
 from the reply's first word (yes 1, no 0). A trigger is covered when P(yes) reaches the
-threshold; the verdict keeps every trigger's P(yes) as its score, so a threshold fitted later
-can re-read stored decisions. A reply that is neither is a `JudgeParseError`.
+threshold (default 0.5, or one fitted to people's labels: `eibench.judges.configs`); the
+verdict keeps every trigger's P(yes) as its score, so a threshold fitted later can re-read
+stored decisions. A reply that is neither is a `JudgeParseError`, and the question
+is asked again.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def p_yes(response: ChatResponse) -> float:
     if word in ("yes", "no"):
         return 1.0 if word == "yes" else 0.0
     raise JudgeParseError('Reply with only "yes" or "no".')
+
+
+def reask_message(error: JudgeParseError) -> Message:
+    return Message.text("user", str(error))
 
 
 def verdict(probabilities: Sequence[float], threshold: float) -> Verdict:

@@ -31,9 +31,13 @@ def judge_semantic(
     on_progress: OnProgress | None,
 ) -> JudgeSummary:
     encoder = load_encoder(request.judge, cache_dir=workspace / "embeddings")
-    judge = SemanticJudge(encoder)
+    fitted = request.judge_config
+    judge = SemanticJudge(encoder, fitted.threshold if fitted else None)
     config = JudgingConfig(
-        judge=judge.name, protocol=SEMANTIC, settings=judge.config, package_version=__version__
+        judge=judge.name,
+        protocol=SEMANTIC,
+        settings=request.settings(**judge.config),
+        package_version=__version__,
     )
     store.ensure_judging(request.run, config, request.replace)
     states = store.judgment_states(request.run, config.judge, SEMANTIC)

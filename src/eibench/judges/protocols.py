@@ -125,6 +125,10 @@ class PerTriggerProtocol(ModelProtocol):
         """P(yes) of one reply; raises `JudgeParseError` when it is neither yes nor no."""
         return entail.p_yes(response)
 
+    def reask(self, error: JudgeParseError) -> Message:
+        """What to say when a reply was neither yes nor no."""
+        return entail.reask_message(error)
+
     def verdict(self, probabilities: Sequence[float]) -> Verdict:
         return entail.verdict(probabilities, self.threshold)
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
+from eibench.judges.configs import JudgeConfig
 from eibench.judges.protocols import SEMANTIC
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
@@ -36,6 +37,23 @@ class JudgeRequest(JobRequest):
     replace: bool = False
     coherence: bool = True
     coherence_encoder: str | None = None
+    judge_config: JudgeConfig | None = Field(
+        None, description="a fitted threshold for the protocol (`eibench judge calibrate`)"
+    )
+
+    def check_judge_config(self) -> None:
+        """A one-line error when the judge configuration is for another protocol."""
+        if self.judge_config is not None and self.judge_config.protocol != self.protocol:
+            raise EIBenchError(
+                f"judge configuration {self.judge_config.name!r} is for the "
+                f"{self.judge_config.protocol} protocol, not {self.protocol}"
+            )
+
+    def settings(self, **settings: object) -> dict[str, object]:
+        """`settings` plus the judge configuration's label, as the judging records them."""
+        if self.judge_config is not None:
+            settings["judge_config"] = self.judge_config.label
+        return settings
 
 
 @dataclass

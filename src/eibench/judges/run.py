@@ -9,7 +9,8 @@ stores verdicts only: answer metrics are `eibench.metrics.answer_metrics`'s stag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -25,11 +26,19 @@ from eibench.judges.protocols import (
     llm_protocol,
 )
 from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset, todo_samples
-from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
+from eibench.models.base import (
+    ChatModel,
+    ChatRequest,
+    ChatResponse,
+    GenerationParams,
+    Message,
+    ModelCallError,
+    Usage,
+)
 from eibench.models.clean import clean_text
 from eibench.models.registry import load_model, parse_spec
 from eibench.records.runs import answer_digest as digest
-from eibench.records.verdict import JudgeParseError, Verdict
+from eibench.records.verdict import JudgeParseError
 from eibench.runner.calls import CachedCaller, Called, gather_or_cancel
 from eibench.runner.engine import Outcome, StageRun, run_stage
 from eibench.runner.progress import OnProgress
@@ -42,6 +51,7 @@ from eibench.version import __version__
 def judge_run(request: JudgeRequest, on_progress: OnProgress | None = None) -> JudgeSummary:
     """Judge the run's answers that still need it; returns what this invocation did."""
     check_protocol(request.protocol)
+    request.check_judge_config()
     if request.protocol != SEMANTIC and not request.judge:
         raise EIBenchError(f"the {request.protocol} protocol needs a judge model: pass --judge")
     request.job_options(request.options.timeout).check()
@@ -73,13 +83,15 @@ def _judge_llm(
     assert request.judge is not None
     parse_spec(request.judge)
     protocol = llm_protocol(request.protocol)
+    if request.judge_config is not None and isinstance(protocol, PerTriggerProtocol):
+        protocol = replace(protocol, threshold=request.judge_config.threshold)
     params = protocol.params(request.params, request.paper_sampling)
     config = JudgingConfig(
         judge=request.judge,
         protocol=request.protocol,
         prompt_version=protocol.version(dataset.split),
         params=params,
-        settings={"max_asks": request.max_asks},
+        settings=request.settings(max_asks=request.max_asks),
         package_version=__version__,
     )
     store.ensure_judging(request.run, config, request.replace)
@@ -140,7 +152,8 @@ class _LLMJudging:
 class _Asker:
     """Asks a judge model about one answer, and asks again (at most `max_asks` times) while
     the reply cannot be read. A deterministic judge is shown its reply and told what was wrong;
-    a sampling judge is simply asked again, as the release did."""
+    a sampling judge is simply asked again, as the release did. A per-trigger protocol asks
+    each trigger's question this way, the questions together."""
 
     caller: CachedCaller
     model: ChatModel
@@ -158,74 +171,69 @@ class _Asker:
             protocol=self.config.protocol,
             answer_digest=digest(answer.clean),
         )
-        if isinstance(self.protocol, PerTriggerProtocol):
-            return await self._per_trigger(self.protocol, record, sample, answer.clean or "")
-        messages = self.protocol.messages(sample.split, answer.clean or "", sample.triggers)
+        protocol, text, spent = self.protocol, answer.clean or "", _Spent()
+        try:
+            if isinstance(protocol, PerTriggerProtocol):
+                asked = await gather_or_cancel(*(
+                    self._ask(protocol.messages(text, t), protocol.read, protocol.reask, spent)
+                    for t in sample.triggers
+                ))  # fmt: skip
+            else:
+                n = len(sample.triggers)
+                asked = [await self._ask(
+                    protocol.messages(sample.split, text, sample.triggers),
+                    lambda r: protocol.parse(clean_text(r.text), n), protocol.reask, spent,
+                )]  # fmt: skip
+        except ModelCallError as exc:
+            return record(status="failed", attempts=spent.calls + 1, usage=spent.usage,
+                          raw=spent.raw, error_kind=exc.kind, error_message=str(exc))  # fmt: skip
+        fields = {**spent.fields(), "attempts": max(a.asks for a in asked)}
+        if len(asked) > 1 or isinstance(protocol, PerTriggerProtocol):
+            fields["raw"] = "\n".join(f"{i}: {a.raw}" for i, a in enumerate(asked, start=1))
+        error = next((a.error for a in asked if a.error is not None), None)
+        if error is not None:
+            return record(status="judge_unparsed", error_kind="judge_unparsed",
+                          error_message=str(error), **fields)  # fmt: skip
+        if isinstance(protocol, PerTriggerProtocol):
+            verdict = protocol.verdict([a.value for a in asked])
+        else:
+            verdict = asked[0].value
+        return record(status="ok", verdict=verdict, **fields)
+
+    async def _ask(
+        self,
+        messages: list[Message],
+        read: Callable[[ChatResponse], Any],
+        reask: Callable[[JudgeParseError], Message],
+        spent: _Spent,
+    ) -> _Asked:
+        """Ask until `read` takes the reply, at most `max_asks` times; a failed call raises."""
         resample = self.params.temperature > 0
-        spent = _Spent()
         error: JudgeParseError | None = None
+        raw: str | None = None
         for ask in range(1, self.max_asks + 1):
             context = {"ask": str(ask)} if resample and ask > 1 else {}
             request = ChatRequest(messages=messages, params=self.params, context=context)
+            called = await self.caller.call(self.model, request)
+            raw = spent.add(called)
             try:
-                raw = spent.add(await self.caller.call(self.model, request))
-            except ModelCallError as exc:
-                return record(
-                    status="failed",
-                    attempts=ask,
-                    usage=spent.usage,
-                    raw=spent.raw,
-                    error_kind=exc.kind,
-                    error_message=str(exc),
-                )
-            try:
-                verdict: Verdict = self.protocol.parse(clean_text(raw), len(sample.triggers))
+                return _Asked(read(called.response), ask, raw)
             except JudgeParseError as exc:
                 error = exc
                 if not resample:
-                    reply = messages[0].text("assistant", raw)
-                    messages = [*messages, reply, self.protocol.reask(exc)]
-                continue
-            return record(status="ok", verdict=verdict, attempts=ask, **spent.fields())
-        return record(
-            status="judge_unparsed",
-            attempts=self.max_asks,
-            error_kind="judge_unparsed",
-            error_message=str(error),
-            **spent.fields(),
-        )
+                    messages = [*messages, Message.text("assistant", raw), reask(exc)]
+        return _Asked(None, self.max_asks, raw, error)
 
-    async def _per_trigger(
-        self,
-        protocol: PerTriggerProtocol,
-        record: partial[Judgment],
-        sample: Sample,
-        answer: str,
-    ) -> Judgment:
-        """One question per trigger, asked together; the verdict holds each P(yes)."""
 
-        async def ask(trigger: str) -> Called:
-            request = ChatRequest(messages=protocol.messages(answer, trigger), params=self.params)
-            return await self.caller.call(self.model, request)
+@dataclass(frozen=True)
+class _Asked:
+    """What asking one question came to: the value read (None with `error`), the asks it took
+    and the last reply."""
 
-        spent = _Spent()
-        try:
-            calls = await gather_or_cancel(*(ask(t) for t in sample.triggers))
-        except ModelCallError as exc:
-            return record(status="failed", attempts=1, error_kind=exc.kind, error_message=str(exc))
-        replies = [f"{i}: {spent.add(called)}" for i, called in enumerate(calls, start=1)]
-        fields = {**spent.fields(), "raw": "\n".join(replies)}
-        try:
-            probabilities = [protocol.read(called.response) for called in calls]
-        except JudgeParseError as exc:
-            return record(
-                status="judge_unparsed",
-                attempts=1,
-                error_kind="judge_unparsed",
-                error_message=str(exc),
-                **fields,
-            )
-        return record(status="ok", verdict=protocol.verdict(probabilities), attempts=1, **fields)
+    value: Any
+    asks: int
+    raw: str | None
+    error: JudgeParseError | None = None
 
 
 @dataclass
@@ -236,8 +244,10 @@ class _Spent:
     latency: float = 0.0
     cached: bool = True
     raw: str | None = None
+    calls: int = 0  # answered calls
 
     def add(self, called: Called) -> str:
+        self.calls += 1
         self.cached = self.cached and called.cached
         if not called.cached:
             self.usage, self.latency = (

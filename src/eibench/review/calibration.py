@@ -1,22 +1,39 @@
 """Judge calibration: a judge's verdicts against people's audit labels on the same answers
 (per-trigger accuracy and Cohen's kappa, per-sample recall correlation), the way to prove a
-judge before trusting it. `calibrate_judge` applies it to a stored judging."""
+judge before trusting it. `calibrate_judge` applies it to a stored judging, and for a judge that
+scores each trigger fits the threshold that agrees best with the people."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from eibench.errors import EIBenchError
+from eibench.judges.configs import FITTABLE
 from eibench.metrics.agreement import cohen_kappa, pearson, spearman
 from eibench.metrics.run_scores import pick_judgings
 from eibench.metrics.scores import current_judgments
 from eibench.review.outputs import audit_labels
-from eibench.store import Store
+from eibench.store import JudgingConfig, Store
+
+
+@dataclass(frozen=True)
+class JudgeCalibration:
+    """A stored judging against an audit's people: which judging, its calibration as stored,
+    and (when asked for and its verdicts score each trigger) the best-agreeing threshold."""
+
+    run: str
+    judging: JudgingConfig
+    calibration: Calibration
+    fit: ThresholdFit | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.judging.judge} ({self.judging.protocol})"
 
 
 def calibrate_judge(
@@ -25,11 +42,12 @@ def calibrate_judge(
     judge: str | None,
     protocol: str | None,
     *,
-    data: Path | None = None,
+    fit: bool = False,
     workspace: Path | None = None,
-) -> tuple[Calibration, str]:
+) -> JudgeCalibration:
     """The calibration of one judging of `run` (default: the run the audit reviewed) against
-    the majority of the audit's raters, and the judging's name."""
+    the majority of the audit's raters; with `fit`, also the threshold on its per-trigger
+    scores that agrees best with them (an error for a judge without such scores)."""
     with Store.open(workspace) as store:
         labels, info = audit_labels(store, audit)
         run = run or info["run"]
@@ -43,11 +61,61 @@ def calibrate_judge(
         judged = current_judgments(store.judgments(run, config.judge, config.protocol), generations)
     human = {sid: majority(votes) for sid, votes in labels.items()}
     verdicts = {s: j.verdict for s, j in judged.items() if j.status == "ok" and j.verdict}
-    name = f"{config.judge} ({config.protocol})"
-    if verdicts and all(v.triggers for v in verdicts.values()):
-        flags = {s: [t.covered for t in v.triggers] for s, v in verdicts.items()}
-        return calibrate(human, flags), name
-    return calibrate_counts(human, {s: v.recall for s, v in verdicts.items()}), name
+    if not (verdicts and all(v.triggers for v in verdicts.values())):
+        if fit:
+            raise EIBenchError(f"{config.judge} ({config.protocol}) gives no per-trigger "
+                               "verdicts, so it has no threshold to fit")  # fmt: skip
+        recalls = {s: v.recall for s, v in verdicts.items()}
+        return JudgeCalibration(run, config, calibrate_counts(human, recalls))
+    flags = {s: [t.covered for t in v.triggers] for s, v in verdicts.items()}
+    result = JudgeCalibration(run, config, calibrate(human, flags))
+    if not fit:
+        return result
+    scores = {s: [t.score for t in v.triggers] for s, v in verdicts.items()}
+    if config.protocol not in FITTABLE or any(None in row for row in scores.values()):
+        fittable = ", ".join(FITTABLE)
+        raise EIBenchError(f"{config.judge} ({config.protocol}) does not score each trigger, "
+                           f"so it has no threshold to fit (these do: {fittable})")  # fmt: skip
+    scored = {s: [float(x) for x in row if x is not None] for s, row in scores.items()}
+    return replace(result, fit=fit_threshold(human, scored))
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """The threshold on per-trigger scores that agrees best with people, and how well."""
+
+    threshold: float
+    calibration: Calibration
+
+
+def fit_threshold(
+    human: Mapping[str, Sequence[bool]], scores: Mapping[str, Sequence[float]]
+) -> ThresholdFit:
+    """The threshold (covered when a trigger's score reaches it) with the highest Cohen's kappa
+    against `human`, then the highest accuracy, then the lowest.
+
+    The candidates are the midpoints between neighbouring distinct scores (and one below the
+    lowest, one above the highest), rounded to 6 places, so the fitted value does not sit on a
+    labelled score. Samples are paired as in `calibrate`.
+
+    Raises:
+        EIBenchError: when no sample has labels and scores for the same triggers.
+    """
+    pairs = [s for s in human if s in scores and len(human[s]) == len(scores[s]) > 0]
+    if not pairs:
+        raise EIBenchError("no audited answer has a judge score for each of its triggers")
+    truth = np.array([bool(x) for s in pairs for x in human[s]])
+    score = np.array([float(x) for s in pairs for x in scores[s]])
+    levels = np.unique(score)
+    candidates = np.round(
+        np.concatenate([[levels[0] - 0.5], (levels[:-1] + levels[1:]) / 2, [levels[-1] + 0.5]]),
+        6,
+    )
+    best = max(candidates, key=lambda t: (cohen_kappa(truth.tolist(), (score >= t).tolist()),
+                                          float(np.mean(truth == (score >= t))), -t))  # fmt: skip
+    threshold = float(best)
+    flags = {s: [x >= threshold for x in scores[s]] for s in pairs}
+    return ThresholdFit(threshold, calibrate({s: human[s] for s in pairs}, flags))
 
 
 @dataclass(frozen=True)
