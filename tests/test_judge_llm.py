@@ -321,38 +321,6 @@ def test_changed_answer_is_judged_again(
     assert server.count == 1 and "now different" in request_text(server.requests[0].body)
 
 
-def test_legacy_file_matches_the_release_arithmetic(
-    capsys, release_dir: Path, tmp_path: Path
-) -> None:
-    samples = load_split(release_dir, "basic").samples
-    happy = [s for s in samples if s.emotion == "happy"][:3]
-    angry = [s for s in samples if s.emotion == "angry"][:2]
-    replies = {
-        happy[0].image: "good {score: 2/4}",
-        happy[1].image: "no score here",  # the release would reuse 2/4 here (stale score)
-        happy[2].image: "{score: 1/2} then {Score: 3 / 5}",  # the last wins
-        angry[0].image: "{score: 7/5}",  # over the judge's own total
-        angry[1].image: "{score: 0/3}",
-    }
-    path = tmp_path / "judged.jsonl"
-    path.write_text("".join(json.dumps({k: v}) + "\n" for k, v in replies.items()))
-    result = invoke(capsys, "score", "--legacy-file", str(path), "--data", str(release_dir),
-                    "--json")  # fmt: skip
-    assert result.code == 0, result.err
-    rows = {r["label"]: r for r in json.loads(result.out)}
-    assert rows["Happy"]["release"]["estimate"] == pytest.approx((0.5 + 0.6) / 2)
-    assert rows["Happy"]["n_unparsed"] == 1 and rows["Happy"]["n_scored"] == 2
-    assert rows["Angry"]["release"]["estimate"] == pytest.approx((7 / 5 + 0) / 2)
-    assert rows["Angry"]["n_over_total"] == 1
-    n0 = len(angry[0].triggers)
-    assert rows["Angry"]["truth"]["estimate"] == pytest.approx((min(7, n0) / n0 + 0) / 2)
-    assert rows["Overall"]["release"]["estimate"] == pytest.approx((0.5 + 0.6 + 1.4 + 0) / 4)
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"nope.png": "{score: 1/2}"}\n')
-    failed = invoke(capsys, "score", "--legacy-file", str(bad), "--data", str(release_dir))
-    assert failed.code == 2 and "bad.jsonl:1:" in failed.err and "nope.png" in failed.err
-
-
 def _entail_hook(logprobs: bool):
     """Replies to the entail protocol: "yes" with P 0.9 for triggers of even length, else
     P 0.2; with `logprobs` in OpenAI's chat shape, else as text only ("maybe" for a trigger

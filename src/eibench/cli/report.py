@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from eibench.atomic import write_text
 from eibench.cli.console import ProgressBar, err, out
@@ -22,7 +23,20 @@ from eibench.cli.options import (
 from eibench.errors import EIBenchError
 from eibench.experiments import Grid, bundled, load_grid, run_grid
 from eibench.experiments.config import GridModel
+from eibench.metrics.rules import RuleSetName
+from eibench.metrics.scores import ScorePolicy
 from eibench.report.data import ReportData, collect
+
+ReportRulesOption = Annotated[
+    RuleSetName | None,
+    typer.Option(
+        "--rules",
+        help="Scoring rule set of the measured cells: honest or release (see `eibench score "
+        "--list-rules`). Default: release with --with-paper, as the published rows were "
+        "scored, else honest. Protocols the release rules cannot read stay honest.",
+        show_default=False,
+    ),
+]
 
 
 class FormatChoice(str, Enum):
@@ -59,6 +73,16 @@ def report(
     ci: Annotated[
         bool, typer.Option("--ci", help="Show 95% intervals and n in the table cells.")
     ] = False,
+    rules: ReportRulesOption = None,
+    rules_diff: Annotated[
+        bool,
+        typer.Option(
+            "--rules-diff",
+            help="Instead of the tables: the ledger of every measured cell of the paper "
+            "protocols, its mean under the honest and the release rules, and how much each "
+            "release rule moved it (`eibench score --list-rules` says what each does).",
+        ),
+    ] = False,
     out_path: Annotated[
         Path | None,
         typer.Option(
@@ -81,9 +105,13 @@ def report(
     if runs and all_runs:
         raise EIBenchError("pass --runs or --all, not both")
     chosen = fmt.value if fmt else None
+    if rules_diff:
+        _print_ledger(list(runs or []), data, workspace, chosen)
+        return
+    policy = ScorePolicy(rules=rules or ("release" if with_paper else "honest"))
     report_data = collect(
         list(runs or []), data=data, workspace=workspace, images=images,
-        samples=chosen == "html",
+        samples=chosen == "html", policy=policy,
     )  # fmt: skip
     if plots is not None:
         from eibench.report.plots import make_plots
@@ -91,6 +119,46 @@ def report(
         written = make_plots(report_data, plots)
         err.print(f"wrote {len(written)} plot file(s) to {escape(str(plots))}")
     _emit(report_data, chosen, out_path, with_paper, ci, plots)
+
+
+def _print_ledger(
+    runs: list[str], data: Path | None, workspace: Path | None, fmt: str | None
+) -> None:
+    import json
+
+    from eibench.metrics.ledger import rules_ledger_of
+    from eibench.metrics.rules import RELEASE_STEPS
+
+    rows = rules_ledger_of(runs, data=data, workspace=workspace)
+    if fmt == "json":
+        out.out(json.dumps([r.model_dump() for r in rows], indent=2), highlight=False)
+        return
+    if fmt is not None:
+        raise EIBenchError("--rules-diff prints a table, or JSON with --format json")
+    from itertools import groupby
+
+    for (run, judge, protocol), cells in groupby(rows, lambda r: (r.run, r.judge, r.protocol)):
+        title = f"{escape(run)} · {escape(judge)} · {protocol}: recall %, each rule's move"
+        table = Table(title=title, title_justify="left")
+        for column in ("category", "honest", *STEP_HEADS.values(), "release"):
+            table.add_column(column, justify="left" if column == "category" else "right",
+                             no_wrap=True)  # fmt: skip
+        for r in cells:
+            moves = [_points(r.moves[step], signed=True) for step in RELEASE_STEPS]
+            table.add_row(r.category, _points(r.honest), *moves, _points(r.release))
+        out.print(table)
+    for step, what in RELEASE_STEPS.items():
+        err.print(f"  {STEP_HEADS[step]}: {step}, {escape(what)}")
+
+
+STEP_HEADS = {"judge-total": "c/t", "first-strict": "first", "llama-fallback": "0/1",
+              "stale": "stale"}  # fmt: skip
+
+
+def _points(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:+.2f}" if signed else f"{100 * value:.2f}"
 
 
 def _emit(
@@ -152,6 +220,7 @@ def eval_(
             show_default=False,
         ),
     ] = None,
+    rules: ReportRulesOption = None,
 ) -> None:
     """Run an experiment grid: every model x split x setting x persona is answered, then judged
     by every judge. What the store already has is skipped, so an interrupted grid finishes with
@@ -159,7 +228,8 @@ def eval_(
     grid = load_grid(config, overrides)
     if timeout is not None:
         grid = grid.model_copy(update={"timeout": timeout})
-    _run_grid(grid, models, base_url, data, images, workspace, None)
+    policy = ScorePolicy(rules=rules or "honest")
+    _run_grid(grid, models, base_url, data, images, workspace, None, policy)
 
 
 def quickstart(
@@ -179,7 +249,7 @@ def quickstart(
     and complex splits, the `semantic` judge scores them, the tables are printed and
     report.html is written."""
     grid = load_grid(bundled("quickstart"), [f"limit={limit}"] if limit else None)
-    _run_grid(grid, None, None, data, None, workspace, out_path)
+    _run_grid(grid, None, None, data, None, workspace, out_path, ScorePolicy())
 
 
 def _run_grid(
@@ -190,6 +260,7 @@ def _run_grid(
     images: Path | None,
     workspace: Path | None,
     report_path: Path | None,
+    policy: ScorePolicy,
 ) -> None:
     updates: dict[str, object] = {}
     if models:
@@ -207,7 +278,7 @@ def _run_grid(
     if summary.runs:
         report_data = collect(
             summary.runs, data=grid.data, workspace=grid.workspace, images=grid.images,
-            samples=target is not None,
+            samples=target is not None, policy=policy,
         )  # fmt: skip
         _emit(report_data, None, None, False, True, None)
         if target is not None:

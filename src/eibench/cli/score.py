@@ -16,6 +16,7 @@ from eibench.cli.options import DataOption, SplitChoice, SplitOption, WorkspaceO
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine
 from eibench.judges.protocols import ProtocolName
+from eibench.metrics.rules import RULE_SETS, RuleSetName
 from eibench.metrics.scores import Denominator, Mean, Row, ScorePolicy
 from eibench.metrics.stats import PairedMethod
 
@@ -37,6 +38,7 @@ def _pct_parts(mean: Mean) -> tuple[str, str]:
 
 
 COUNTS = {
+    "stale": "n_stale",
     "gen fail": "n_generation_failed",
     "judge fail": "n_judge_failed",
     "unjudged": "n_unjudged",
@@ -49,7 +51,8 @@ def _rows_table(
 ) -> Table:
     """One row per category: the mean, its interval, and the counts behind it (a count column
     that is zero everywhere is left out, except the failure columns)."""
-    shown = [c for c in counts if c != "not run" or any(r.n_not_run for r in rows)]
+    optional = {"not run": "n_not_run", "stale": "n_stale"}  # shown only where not all zero
+    shown = [c for c in counts if c not in optional or any(getattr(r, optional[c]) for r in rows)]
     table = Table(title=title, title_justify="left")
     table.add_column("category", no_wrap=True)
     table.add_column(metric, justify="right", no_wrap=True)
@@ -65,12 +68,23 @@ def _rows_table(
     return table
 
 
-def _policy(
-    unparsed_as_zero: bool, denominator: Denominator, resamples: int, seed: int
+def score_policy(
+    rules: RuleSetName,
+    unparsed_as_zero: bool = False,
+    denominator: Denominator = "truth",
+    resamples: int = 2000,
+    seed: int = 0,
 ) -> ScorePolicy:
+    """The scoring policy the options describe; a one-line error for options that cannot go
+    together."""
     if resamples < 1000:
         raise EIBenchError("--resamples must be at least 1000")
+    if rules == "release" and (unparsed_as_zero or denominator != "truth"):
+        flag = "--unparsed-as-zero" if unparsed_as_zero else "--denominator"
+        raise EIBenchError(f"{flag} adjusts the honest rules; --rules release already has the "
+                           "release's own (see `eibench score --list-rules`)")  # fmt: skip
     return ScorePolicy(
+        rules=rules,
         unparsed_as_zero=unparsed_as_zero,
         denominator=denominator,
         resamples=resamples,
@@ -78,6 +92,16 @@ def _policy(
     )
 
 
+RulesOption = Annotated[
+    RuleSetName,
+    typer.Option(
+        "--rules",
+        help="Scoring rule set: honest (ground-truth denominator, tolerant parse, failures "
+        "counted and left out) or release (the release's get_scores.py arithmetic exactly: "
+        "first strict match, the judge's total, stale scores); `--list-rules` lists each rule.",
+        rich_help_panel=POLICY_PANEL,
+    ),
+]
 UnparsedOption = Annotated[
     bool,
     typer.Option(
@@ -122,15 +146,17 @@ def score(
         Path | None,
         typer.Option(
             help="Score judge outputs written by the release's scripts ({image: '...{score: "
-            "c/t}...'} per line) instead of a run. Gives the release's numbers (correct / the "
-            "judge's total, category means, overall mean over samples) where the release is "
-            "right, and differs where it is not: the release gave an unreadable reply the "
-            "previous item's score in its category (the stale-score bug); here it is counted "
-            "as unparsed and left out. A ground-truth column (min(correct, n) / n) is beside it.",
+            "c/t}...'} per line) instead of a run, under --rules: release gives get_scores.py's "
+            "numbers to the digit (its printed 5-decimal figures beside), honest the "
+            "tolerant reading over the ground-truth count.",
             show_default=False,
         ),
     ] = None,
     split: SplitOption = "basic",
+    rules: RulesOption = "honest",
+    list_rules: Annotated[
+        bool, typer.Option("--list-rules", help="List every rule of each rule set and exit.")
+    ] = False,
     unparsed_as_zero: UnparsedOption = False,
     denominator: DenominatorOption = "truth",
     resamples: ResamplesOption = 2000,
@@ -142,7 +168,10 @@ def score(
     """Recall per category and overall (micro, as the paper; macro beside it) with 95%
     bootstrap intervals and the counts behind every mean; long-term coherence; on the complex
     split, emotion-conditioning sensitivity. --split only applies to --legacy-file."""
-    policy = _policy(unparsed_as_zero, denominator, resamples, seed)
+    if list_rules:
+        _print_rules()
+        return
+    policy = score_policy(rules, unparsed_as_zero, denominator, resamples, seed)
     if legacy_file is not None:
         _score_legacy(legacy_file, data, split, policy, as_json)
         return
@@ -163,6 +192,8 @@ def score(
         out.print_json(result.model_dump_json())
         return
     head = f"{escape(run)} · {escape(result.model)} · {result.split} · {result.setting}"
+    if policy.rules != "honest":
+        head += f" · {policy.rules} rules"
     for s in result.scores:
         out.print(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}", s.rows))
         notes = [f"macro {pct(s.macro)}"] if s.macro else []
@@ -195,26 +226,37 @@ def _score_legacy(
     if split == "all":
         raise EIBenchError("--legacy-file scores one split: --split basic or complex")
     dataset = load_split(resolve_data_dir(data), split)
-    rows = score_legacy(path, dataset, policy.resamples, policy.seed)
+    rows = score_legacy(path, dataset, policy)
     if as_json:
-        out.print_json(json.dumps([r.model_dump() for r in rows]))
+        out.print_json(json.dumps({"rules": policy.rules, "rows": [r.model_dump() for r in rows]}))
         return
-    table = Table(title=f"legacy judge file {escape(str(path))}", title_justify="left")
-    for column in ("category", "release: c / judge total", "ground truth: min(c, n) / n"):
-        table.add_column(column, justify="left" if column == "category" else "right")
-    for column in ("scored", "unparsed", "c > total", "missing"):
-        table.add_column(column, justify="right")
+    release = policy.rules == "release"
+    table = Table(title=f"legacy judge file {escape(str(path))} · {policy.rules} rules",
+                  title_justify="left")  # fmt: skip
+    # release: the 5-decimal figure get_scores.py prints (0 for an empty category)
+    columns = ["category", "score" if release else "recall %", "95% CI", "n"]
+    columns += [*(["stale"] if release else []), "unread", "c>t", "missing"]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "category" else "right",
+                         no_wrap=True)  # fmt: skip
     for r in rows:
-        table.add_row(
-            r.label,
-            pct(r.release),
-            pct(r.truth),
-            f"{r.n_scored:,}",
-            f"{r.n_unparsed:,}",
-            f"{r.n_over_total:,}",
-            f"{r.n_missing:,}",
-        )
+        estimate, interval = _pct_parts(r.recall)
+        if release:
+            low, high = r.recall.low, r.recall.high
+            estimate = f"{r.recall.estimate or 0:.5f}"
+            interval = "" if low is None or high is None else f"{low:.3f}-{high:.3f}"
+        cells = [r.label, estimate, interval, f"{r.n_scored:,}"]
+        cells += [*([f"{r.n_stale:,}"] if release else []), f"{r.n_unparsed:,}"]
+        cells += [f"{r.n_over_total:,}", f"{r.n_missing:,}"]
+        table.add_row(*cells, style="bold" if r is rows[-1] else None)
     out.print(table)
+
+
+def _print_rules() -> None:
+    for rule_set in RULE_SETS.values():
+        out.print(f"[bold]{rule_set.name}[/]: {escape(rule_set.summary)}")
+        for rule in rule_set.rules:
+            out.print(f"  - {escape(rule)}")
 
 
 def compare(
@@ -229,6 +271,7 @@ def compare(
     method: Annotated[
         PairedMethod, typer.Option(help="Paired test: sign-flip permutation or bootstrap.")
     ] = "permutation",
+    rules: RulesOption = "honest",
     unparsed_as_zero: UnparsedOption = False,
     denominator: DenominatorOption = "truth",
     seed: SeedOption = 0,
@@ -247,7 +290,7 @@ def compare(
         protocol=protocol,
         data=data,
         workspace=workspace,
-        policy=_policy(unparsed_as_zero, denominator, 2000, seed),
+        policy=score_policy(rules, unparsed_as_zero, denominator, 2000, seed),
         method=method,
     )
     if as_json:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from eibench.data.categories import CATEGORY_LABELS, OVERALL
 from eibench.data.load import Dataset
 from eibench.data.schema import BASIC_EMOTIONS
+from eibench.judges.paper import PAPER_PROTOCOLS
+from eibench.metrics.rules import ReleaseStep, RuleSetName, release_value, stale_scores
 from eibench.metrics.stats import Interval, bootstrap_macro, bootstrap_mean
 from eibench.records.runs import is_current
 from eibench.store import Generation, Judgment
@@ -24,17 +26,37 @@ Denominator = Literal["truth", "judge"]
 
 
 class ScorePolicy(BaseModel):
-    """How judgments become numbers."""
+    """How judgments become numbers: a rule set (`eibench.metrics.rules`), and with `honest`
+    two of the release's choices one at a time."""
 
+    rules: RuleSetName = "honest"
     unparsed_as_zero: bool = Field(
         False, description="score an unparseable judge reply as 0 (the release's behaviour)"
     )
     denominator: Denominator = Field(
         "truth", description="truth: ground-truth count; judge: the judge's own total (release)"
     )
+    steps: tuple[ReleaseStep, ...] | None = Field(
+        None, description="the release steps applied, when not all of the rule set's (ledger)"
+    )
     resamples: int = 2000
     seed: int = 0
     level: float = 0.95
+
+    def applies(self, step: ReleaseStep) -> bool:
+        """Whether the release's rule `step` applies under this policy."""
+        if self.steps is not None:
+            return step in self.steps
+        if self.rules == "release":
+            return True
+        return step == "judge-total" and self.denominator == "judge"
+
+    def for_protocol(self, protocol: str) -> ScorePolicy:
+        """This policy for `protocol`'s verdicts: the release rules read `{score: c/t}`
+        replies, so other protocols are scored by the honest rules."""
+        if self.rules == "release" and protocol not in PAPER_PROTOCOLS:
+            return self.model_copy(update={"rules": "honest", "steps": None})
+        return self
 
 
 class Mean(BaseModel):
@@ -62,6 +84,7 @@ class Row(BaseModel):
     label: str
     recall: Mean
     n_scored: int
+    n_stale: int = Field(0, description="release rules: unreadable replies given a stale score")
     n_generation_failed: int = 0
     n_judge_failed: int = 0
     n_unjudged: int = 0
@@ -83,14 +106,23 @@ class Score(BaseModel):
 
 def sample_value(judgment: Judgment, policy: ScorePolicy) -> float | None:
     """The sample's recall under `policy`, or None when it cannot be scored."""
+    policy = policy.for_protocol(judgment.protocol)
+    if policy.applies("first-strict"):
+        if judgment.status not in RELEASE_LINED:
+            return None
+        fallback = policy.applies("llama-fallback") and judgment.protocol == "paper-llama3"
+        return release_value(judgment.raw, llama_fallback=fallback)
     if judgment.status == "judge_unparsed" and policy.unparsed_as_zero:
         return 0.0
     verdict = judgment.verdict
     if judgment.status != "ok" or verdict is None:
         return None
-    if policy.denominator == "judge" and verdict.judge_total:
+    if policy.applies("judge-total") and verdict.judge_total:
         return verdict.correct / verdict.judge_total  # the release's arithmetic, uncapped
     return verdict.recall
+
+
+RELEASE_LINED = ("ok", "judge_unparsed")  # judgments that had a line in the release's file
 
 
 def categories(dataset: Dataset) -> list[tuple[str, list[str]]]:
@@ -110,14 +142,18 @@ def score_values(
     judgments: Mapping[str, Judgment],
     policy: ScorePolicy,
     overall_label: str = OVERALL,
+    stale: Mapping[str, float] | None = None,
 ) -> tuple[list[Row], Mean | None]:
-    """Rows per category and overall, and the macro mean, of per-sample `values`."""
+    """Rows per category and overall, and the macro mean, of per-sample `values`; `stale`
+    values (the release rules') count in the category rows only."""
+    stale = stale or {}
 
-    def row(label: str, ids: Sequence[str]) -> Row:
+    def row(label: str, ids: Sequence[str], with_stale: bool) -> Row:
         counts = {"gen": 0, "judge": 0, "unjudged": 0, "not_run": 0}
+        in_row = {**values, **stale} if with_stale else values
         for sid in ids:
             generation = generations.get(sid)
-            if sid in values:
+            if sid in in_row:
                 continue
             if generation is None:
                 counts["not_run"] += 1
@@ -127,14 +163,15 @@ def score_values(
                 counts["judge"] += 1
             else:
                 counts["unjudged"] += 1
-        scored = [values[sid] for sid in ids if sid in values]
+        scored = [in_row[sid] for sid in ids if sid in in_row]
         interval = bootstrap_mean(
             scored, resamples=policy.resamples, seed=policy.seed, level=policy.level
         )
         return Row(
             label=label,
             recall=Mean.of(interval),
-            n_scored=len(scored),
+            n_scored=sum(sid in values for sid in ids),
+            n_stale=sum(sid in stale for sid in ids) if with_stale else 0,
             n_generation_failed=counts["gen"],
             n_judge_failed=counts["judge"],
             n_unjudged=counts["unjudged"],
@@ -142,15 +179,16 @@ def score_values(
         )
 
     groups = categories(dataset)
-    rows = [row(label, ids) for label, ids in groups]
-    rows.append(row(overall_label, [s.id for s in dataset.samples]))
+    rows = [row(label, ids, True) for label, ids in groups]
+    rows.append(row(overall_label, [s.id for s in dataset.samples], False))
     macro = None
     if groups:
-        ids = [sid for _, members in groups for sid in members if sid in values]
-        labels = [label for label, members in groups for sid in members if sid in values]
+        in_groups = {**values, **stale}
+        ids = [sid for _, members in groups for sid in members if sid in in_groups]
+        labels = [label for label, members in groups for sid in members if sid in in_groups]
         macro = Mean.of(
             bootstrap_macro(
-                [values[sid] for sid in ids],
+                [in_groups[sid] for sid in ids],
                 labels,
                 resamples=policy.resamples,
                 seed=policy.seed,
@@ -183,8 +221,13 @@ def score_judging(
 ) -> Score:
     """The score table of one (judge, protocol) on a run."""
     current = current_judgments(judgments, generations)
+    policy = policy.for_protocol(protocol)
     values = {sid: v for sid, j in current.items() if (v := sample_value(j, policy)) is not None}
-    rows, macro = score_values(dataset, values, generations, current, policy)
+    stale = None
+    if policy.applies("stale"):
+        lined = [sid for sid, j in current.items() if j.status in RELEASE_LINED]
+        stale = stale_scores([s.id for s in dataset.samples], values, lined)
+    rows, macro = score_values(dataset, values, generations, current, policy, stale=stale)
     extra: dict[str, Mean] = {}
     for name in ("precision", "f1", "unsupported_rate"):
         found = [

@@ -40,6 +40,7 @@ class Cell(BaseModel):
     n: int = 0
     run: str = ""
     published: bool = Field(False, description="a figure from the paper, not measured here")
+    rules: str = Field("honest", description="the scoring rule set the mean was computed under")
 
 
 class TriggerView(BaseModel):
@@ -142,6 +143,7 @@ def collect(
                             category=category, protocol=score.protocol, judge=score.judge,
                             estimate=row.recall.estimate, low=row.recall.low,
                             high=row.recall.high, n=row.n_scored, run=name,
+                            rules=score.policy.rules,
                         )
                     )  # fmt: skip
                 tokens = info.usage.input_tokens + info.usage.output_tokens

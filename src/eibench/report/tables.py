@@ -128,6 +128,9 @@ def _table(
     what = " / ".join(protocols)
     title = f"{'Basic' if split == 'basic' else 'Complex (multi-faceted)'} EI recall, % ({what})"
     note = "Best measured row of each setting block in bold."
+    measured = sorted({c.rules for c in cells if not c.published})
+    if measured:
+        note += f" Measured cells are scored under the {' and '.join(measured)} rules."
     if any(r.published for r in rows):
         note += " Rows marked (published) are the paper's figures, not measured here: "
         note += published_citation()
