@@ -293,3 +293,34 @@ def test_a_file_line_that_names_no_sample_is_one_line(
                         "--rules", rules)  # fmt: skip
         assert failed.code == 2 and "bad.jsonl:1:" in failed.err and "nope.png" in failed.err
         assert len(failed.err.strip().splitlines()) == 1
+
+
+def test_flags_that_cannot_apply_to_a_legacy_file_are_refused(
+    capsys, release_dir: Path, tmp_path: Path
+) -> None:
+    path = _file(release_dir, tmp_path)
+    for flag in (["--run", "r"], ["--protocol", "paper-llama3"], ["--combine", "mean"]):
+        result = invoke(capsys, "score", "--legacy-file", str(path), "--data", str(release_dir),
+                        *flag)  # fmt: skip
+        assert result.code == 2 and flag[0] in result.err and "--legacy-file" in result.err
+        assert len(result.err.strip().splitlines()) == 1
+
+
+def test_release_rules_on_a_complex_file_give_get_scores_complex_numbers(
+    capsys, release_dir: Path, tmp_path: Path
+) -> None:
+    samples = load_split(release_dir, "complex").samples
+    replies = ["{score: 2/4}", "nothing", "{score: 1/2} {score: 2/2}", "{score: 5/4}",
+               "{Score: 1/3}", "{score: 0/3}"]  # fmt: skip
+    path = tmp_path / "complex.jsonl"
+    lines = [json.dumps({s.image: r}) + "\n" for s, r in zip(samples[:6], replies, strict=True)]
+    path.write_text("".join(lines))
+    # matched: 2/4, 1/2 (first), 5/4, 0/3; no categories, so no stale scores.
+    # get_scores_complex.py printed "average Score: 0.56250" for this file (run by hand).
+    result = invoke(capsys, "score", "--legacy-file", str(path), "--split", "complex",
+                    "--data", str(release_dir), "--rules", "release", "--json")  # fmt: skip
+    assert result.code == 0, result.err
+    (overall,) = json.loads(result.out)["rows"]
+    assert overall["recall"]["estimate"] == pytest.approx((2 / 4 + 1 / 2 + 5 / 4 + 0) / 4)
+    assert f"{overall['recall']['estimate']:.5f}" == "0.56250"
+    assert overall["n_unparsed"] == 2 and overall["n_missing"] == len(samples) - 6

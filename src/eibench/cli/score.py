@@ -173,6 +173,11 @@ def score(
         return
     policy = score_policy(rules, unparsed_as_zero, denominator, resamples, seed)
     if legacy_file is not None:
+        given = {"--run": run, "--judge": judges, "--protocol": protocol, "--combine": combine,
+                 "--workspace": workspace}  # fmt: skip
+        if unused := [flag for flag, value in given.items() if value]:
+            raise EIBenchError(f"{', '.join(unused)} cannot apply to --legacy-file (the file "
+                               "is one judge's replies, outside any workspace)")  # fmt: skip
         _score_legacy(legacy_file, data, split, policy, as_json)
         return
     if run is None:
