@@ -14,6 +14,7 @@ import pytest
 from eibench.data import load_split
 from eibench.embed import load_encoder, sentence_splitter, split_clauses, split_sentences
 from eibench.embed.encoder import TransformerEncoder, minilm_path
+from eibench.embed.sentences import release_sentences
 from eibench.errors import EIBenchError
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.coherence import coherence, coherence_many, mean_coherence
@@ -68,6 +69,14 @@ def test_sentence_splitters_by_name() -> None:
     assert getattr(auto, "name") == ("spacy" if spacy_ok else "pysbd")  # noqa: B009
     with pytest.raises(EIBenchError, match="unknown sentence splitter"):
         sentence_splitter("nltk")
+
+
+def test_release_sentences_keep_the_raw_text() -> None:
+    raw = "1. **Crowd** cheering.\n2. A goal was scored!  <s>\n\n"
+    pieces = release_sentences(raw)
+    assert pieces and all(p in raw for p in pieces)
+    assert any("**Crowd**" in p for p in pieces) and any("<s>" in p for p in pieces)
+    assert split_sentences(raw) != pieces  # the honest splitter cleans them
 
 
 def test_split_clauses() -> None:

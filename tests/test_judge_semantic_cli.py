@@ -108,3 +108,21 @@ def test_unknown_run_and_missing_judgments_are_one_line_errors(
     assert len(unjudged.err.strip().splitlines()) == 1
     no_model = invoke(capsys, "judge", "--run", "basic", "--protocol", "triggers", *common)
     assert no_model.code == 2 and "--judge" in no_model.err
+
+
+def test_release_rules_score_the_release_coherence(capsys, judged: Path, release_dir: Path) -> None:
+    from eibench.store import Store
+
+    honest = score(capsys, release_dir, judged, "--run", "basic")
+    release = score(capsys, release_dir, judged, "--run", "basic", "--rules", "release")
+    ((encoder, rows),) = release["coherence"].items()
+    with Store.open(judged) as store:
+        stored = store.metrics("basic", "coherence_release", encoder)
+        clean = store.metrics("basic", "coherence", encoder)
+    assert len(stored) == len(clean) == 60  # both modes measured for every answer
+    kept = [v for _, v in stored.values() if v is not None and v != 0]
+    assert rows[-1]["n_scored"] == len(kept)
+    assert rows[-1]["recall"]["estimate"] == pytest.approx(sum(kept) / len(kept))
+    # the semantic judge's verdicts stay under the honest rules, and say so
+    assert release["scores"][0]["policy"]["rules"] == "honest"
+    assert release["scores"][0]["rows"] == honest["scores"][0]["rows"]

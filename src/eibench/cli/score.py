@@ -217,6 +217,10 @@ def score(
             )
     for encoder, rows in result.coherence.items():
         title = f"long-term coherence ({escape(encoder)}; one-sentence answers have none)"
+        if policy.rules == "release":
+            title = (
+                f"long-term coherence, release mode ({escape(encoder)}; raw text, zeros dropped)"
+            )
         out.print(_rows_table(title, rows, "coherence %", ("gen fail", "unjudged", "not run")))
     for name, mean in result.sensitivity.items():
         out.print(f"  emotion sensitivity, {escape(name)}: {pct(mean)} (n {mean.n})")

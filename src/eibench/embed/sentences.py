@@ -116,6 +116,18 @@ def sentence_splitter(name: str = "auto") -> Callable[[str], list[str]]:
     return _Splitter("pysbd", _pysbd)
 
 
+def release_sentences(text: str) -> list[str]:
+    """The sentences of `text` as the release's coherence script took them: spaCy's (when an
+    English model is installed, as `long_term_scores.py` used en_core_web_sm), else pysbd's,
+    over the raw text, uncleaned; only pieces with no word character are dropped."""
+    nlp = _spacy_pipeline()
+    if nlp is not None:
+        pieces = [sent.text for sent in nlp(text).sents]
+    else:
+        pieces = [str(s) for s in _pysbd_segmenter().segment(text)]
+    return [p for p in pieces if _WORD.search(p)]
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text` with pysbd (English), cleaned.
 

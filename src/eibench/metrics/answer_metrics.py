@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eibench.data.load import Dataset
 from eibench.embed import Encoder, WordEncoder, load_encoder
+from eibench.embed.sentences import release_sentences, split_sentences
 from eibench.judges.protocols import SEMANTIC
 from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset
 from eibench.judges.run import judge_run
@@ -58,15 +59,23 @@ def _stale(
 def store_coherence(
     store: Store, run: str, answers: dict[str, Generation], encoder: Encoder
 ) -> int:
-    """Compute and store the coherence of answers that lack it; returns how many."""
+    """Compute and store the coherence of answers that lack it, in both modes: `coherence`
+    (the cleaned answer's sentences) and `coherence_release` (the raw answer split as the
+    release did; see `release_sentences`). Returns how many answers were measured."""
     todo = _stale(store.metrics(run, "coherence", encoder.name), answers)
-    values = coherence_many([answers[s].clean or "" for s in todo], encoder)
-    store.put_metrics(
-        run,
-        "coherence",
-        encoder.name,
-        ((s, digest(answers[s].clean), v) for s, v in zip(todo, values, strict=True)),
-    )
+    todo_release = _stale(store.metrics(run, "coherence_release", encoder.name), answers)
+    for metric, ids, texts, splitter in (
+        ("coherence", todo, [answers[s].clean or "" for s in todo], split_sentences),
+        ("coherence_release", todo_release, [answers[s].raw or "" for s in todo_release],
+         release_sentences),
+    ):  # fmt: skip
+        values = coherence_many(texts, encoder, splitter)
+        store.put_metrics(
+            run,
+            metric,
+            encoder.name,
+            ((s, digest(answers[s].clean), v) for s, v in zip(ids, values, strict=True)),
+        )
     return len(todo)
 
 

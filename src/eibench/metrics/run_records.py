@@ -13,7 +13,12 @@ from eibench.metrics.scores import current_judgments
 from eibench.records.runs import is_current
 from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store
 
-ANSWER_METRICS = ("coherence", "sensitivity_cosine", "sensitivity_cross_recall")
+ANSWER_METRICS = (
+    "coherence",
+    "coherence_release",
+    "sensitivity_cosine",
+    "sensitivity_cross_recall",
+)
 
 
 @dataclass

@@ -123,8 +123,12 @@ def score_records(
     )
     if how is not None:
         result.panel = _panel(records, chosen, policy, how)
-    for encoder in records.encoders("coherence"):
-        values = records.metrics[("coherence", encoder)]
+    release = policy.rules == "release"
+    metric = "coherence_release" if release else "coherence"
+    for encoder in records.encoders(metric):
+        values = records.metrics[(metric, encoder)]
+        if release:  # the release's script kept only truthy scores
+            values = {s: v for s, v in values.items() if v != 0}
         # answers of one sentence have no coherence and are left out
         result.coherence[encoder], _ = score_values(
             records.dataset, values, records.generations, {}, policy
