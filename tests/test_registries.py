@@ -28,6 +28,7 @@ from eibench.judges.protocols import (
     get_protocol,
     llm_protocol,
     register_protocol,
+    released,
 )
 from eibench.judges.request import JudgeRequest
 from eibench.judges.run import judge_run
@@ -133,7 +134,8 @@ def test_protocols_carry_their_own_prompts_and_sampling() -> None:
     triggers, paper = llm_protocol("triggers"), llm_protocol("paper-llama3")
     assert triggers.params(base).json_schema is not None
     assert paper.params(base) == base
-    assert paper.params(base, paper_sampling=True).temperature == 0.1
+    assert released(paper).params(base).temperature == 0.1
+    assert released(paper).version("basic").endswith("-release")
     assert paper.version("basic") != llm_protocol("paper-chatgpt").version("basic")
     assert get_protocol("semantic").uses_model is False
     with pytest.raises(EIBenchError, match="does not ask a judge model"):

@@ -102,8 +102,16 @@ def judge(
         bool,
         typer.Option(
             "--paper-sampling",
-            help="The release's judge sampling (temperature 0.1, top_p 0.9) instead of "
-            "deterministic temperature 0; unreadable replies are then re-sampled.",
+            help="Judge as the release's scripts did (paper-llama3 and paper-chatgpt only): "
+            "temperature 0.1 and 512 max tokens (--max-tokens is ignored), top_p 0.9 for "
+            "paper-llama3 only (none sent for paper-chatgpt), no seed; the stored answer raw "
+            "(special tokens kept) and the release file's ground-truth string pasted into the "
+            "prompt; an unreadable reply gets the identical request again, as a fresh sample "
+            "with no added turn: paper-llama3 until it holds '{score: ' (any case), at most 5 "
+            "asks (fewer with a lower --max-asks); paper-chatgpt until it holds '{score', at "
+            "most --max-asks (the release never stopped). The last reply, if no score can be "
+            "read from it, is stored as judge_unparsed. Recorded with its own prompt version "
+            "(-release) and sampling, so switching needs --replace and re-judges.",
             rich_help_panel=JUDGE_PANEL,
         ),
     ] = False,
@@ -120,7 +128,9 @@ def judge(
     max_asks: Annotated[
         int,
         typer.Option(
-            help="Asks per answer while the judge's reply cannot be read (the release: 5).",
+            help="Asks per answer while the judge's reply cannot be read (the release's "
+            "LLaMA-3 judge: 5). With --paper-sampling, paper-llama3 asks at most 5 times and "
+            "paper-chatgpt, which the release asked without limit, at most this.",
             rich_help_panel=JUDGE_PANEL,
         ),
     ] = 5,

@@ -100,7 +100,10 @@ def load_basic(root: Path) -> Dataset:
             raise DataError(
                 tpath, f"no question for this key in {qpath.name}", line=lines.get(key), key=key
             )
-    samples = [Sample.create("basic", key, q, truths[key]) for key, (q, _) in questions.items()]
+    samples = [
+        Sample.create("basic", key, q, truths[key][0], truths[key][1])
+        for key, (q, _) in questions.items()
+    ]
     return Dataset("basic", samples, found)
 
 
@@ -132,11 +135,13 @@ def _basic_questions(qpath: Path, found: list[Finding]) -> dict[str, tuple[str, 
     return questions
 
 
-def _basic_truths(tpath: Path, found: list[Finding]) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """key -> parsed triggers from `basic_ground_truth.json`, and the line of each key."""
+def _basic_truths(
+    tpath: Path, found: list[Finding]
+) -> tuple[dict[str, tuple[list[str], str]], dict[str, int]]:
+    """key -> (parsed triggers, raw text) from `basic_ground_truth.json`, and each key's line."""
     text, pairs = read_json_object(tpath)
     lines = key_lines(text)
-    truths: dict[str, list[str]] = {}
+    truths: dict[str, tuple[list[str], str]] = {}
     raw_truths: dict[str, str] = {}
     for key, value in pairs:
         line = lines.get(key)
@@ -150,7 +155,7 @@ def _basic_truths(tpath: Path, found: list[Finding]) -> tuple[dict[str, list[str
             continue
         raw_truths[key] = raw
         _chars(raw, "triggers", tpath, line, key, found)
-        truths[key] = _triggers(raw, tpath, line, key, found)
+        truths[key] = (_triggers(raw, tpath, line, key, found), raw)
     return truths, lines
 
 
@@ -197,7 +202,7 @@ def load_complex(root: Path) -> Dataset:
                 for text, what in ((image, "image key"), (question, "question"), (raw, "triggers")):
                     _chars(text, what, path, number, image, found)
                 triggers = _triggers(raw, path, number, image, found)
-                samples.append(Sample.create("complex", image, question, triggers))
+                samples.append(Sample.create("complex", image, question, triggers, raw))
     if not samples:
         raise DataError(path, "no samples (no {image: {question: triggers}} line)")
     return Dataset("complex", samples, found)

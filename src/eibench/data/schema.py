@@ -63,10 +63,26 @@ class Sample(BaseModel):
     emotion: str = Field(description="category from the image's folder")
     question: str
     triggers: list[str] = Field(description="the ground-truth emotional triggers, in order")
+    truth_text: str | None = Field(
+        None,
+        exclude=True,
+        repr=False,
+        description="the ground truth exactly as the release file writes it (stray spaces and "
+        "empty items kept), which the release's judges pasted into their prompt; left out of "
+        "dumps, exports and the dataset fingerprint",
+    )
 
     @classmethod
-    def create(cls, split: Split, image: str, question: str, triggers: list[str]) -> Sample:
-        """Build a sample, deriving its id, source and emotion from the key."""
+    def create(
+        cls,
+        split: Split,
+        image: str,
+        question: str,
+        triggers: list[str],
+        truth_text: str | None = None,
+    ) -> Sample:
+        """Build a sample, deriving its id, source and emotion from the key; `truth_text` is the
+        release's raw trigger list that `triggers` was parsed from."""
         return cls(
             id=sample_id(split, image, question),
             split=split,
@@ -75,6 +91,7 @@ class Sample(BaseModel):
             emotion=emotion_of(split, image),
             question=question,
             triggers=triggers,
+            truth_text=truth_text,
         )
 
 

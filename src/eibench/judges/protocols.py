@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from eibench.data.schema import Split
+from eibench.data.schema import Sample, Split
+from eibench.data.triggers import numbered
 from eibench.errors import EIBenchError
 from eibench.judges import entail, paper, structured
 from eibench.models.base import ChatResponse, GenerationParams, Message
+from eibench.models.clean import clean_text
+from eibench.records.runs import Generation
 from eibench.records.verdict import JudgeParseError, Verdict
 from eibench.registry import Registry
 
@@ -48,12 +51,15 @@ class ModelProtocol(JudgeProtocol, ABC):
         """`base` as this protocol asks with it (unchanged unless it needs, say, a schema)."""
         return base
 
-    def params(self, base: GenerationParams, paper_sampling: bool = False) -> GenerationParams:
-        """The judge's sampling: `base` (deterministic by default), or the release's sampling
-        with `paper_sampling`, as this protocol adjusts it."""
-        if paper_sampling:
-            base = paper.PAPER_SAMPLING.model_copy(update={"seed": base.seed})
+    def params(self, base: GenerationParams) -> GenerationParams:
+        """The judge's sampling: `base` (deterministic by default) as this protocol adjusts
+        it."""
         return self.sampling(base)
+
+    def asks(self, limit: int) -> int:
+        """How many times one question is asked while its reply cannot be read, given
+        `--max-asks`."""
+        return limit
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,29 @@ class LLMProtocol(ModelProtocol):
     def reask(self, error: JudgeParseError) -> Message:
         """What to say when a reply could not be read."""
 
+    def question(self, sample: Sample, answer: Generation) -> list[Message]:
+        """The judge's request about a stored answer to `sample` (its cleaned text)."""
+        return self.messages(sample.split, answer.clean or "", sample.triggers)
+
+    def read(self, reply: str, n_triggers: int) -> Verdict:
+        """The verdict in a raw reply, read once special tokens and reasoning are stripped."""
+        return self.parse(clean_text(reply), n_triggers)
+
+    def settles(self, reply: str) -> bool:
+        """Whether an unreadable `reply` ends the asking all the same."""
+        return False
+
 
 @dataclass(frozen=True)
 class PaperProtocol(LLMProtocol):
     """One of the release's judges (`paper-llama3`, `paper-chatgpt`): its prompts, verbatim,
-    and a tolerant reader of `{score: correct/total}`."""
+    and a tolerant reader of `{score: correct/total}`.
+
+    With `release` (`--paper-sampling`) it judges as the release's script did: its sampling,
+    the raw answer and the release file's ground-truth string in the prompt, the same request
+    sent again until the reply passes the script's test, and the script's bound on asks."""
+
+    release: bool = False
 
     def messages(self, split: Split, answer: str, triggers: Sequence[str]) -> list[Message]:
         return paper.build_messages(self.name, split, answer, triggers)
@@ -88,7 +112,31 @@ class PaperProtocol(LLMProtocol):
         return paper.reask_message(error)
 
     def version(self, split: Split) -> str:
-        return paper.prompt_version(self.name, split)
+        return paper.prompt_version(self.name, split, release=self.release)
+
+    def question(self, sample: Sample, answer: Generation) -> list[Message]:
+        if not self.release:
+            return super().question(sample, answer)
+        text = answer.raw if answer.raw is not None else answer.clean or ""
+        truth = sample.truth_text if sample.truth_text is not None else numbered(sample.triggers)
+        return paper.release_messages(self.name, sample.split, text, truth)
+
+    def read(self, reply: str, n_triggers: int) -> Verdict:
+        if not self.release:
+            return super().read(reply, n_triggers)
+        return paper.release_reply(self.name, reply, n_triggers)
+
+    def settles(self, reply: str) -> bool:
+        """In the release's judging, a reply that passed the script's test was kept, read or
+        not: it is not asked again."""
+        return self.release and paper.release_accepts(self.name, reply)
+
+    def sampling(self, base: GenerationParams) -> GenerationParams:
+        return paper.RELEASE_SAMPLING[self.name] if self.release else base
+
+    def asks(self, limit: int) -> int:
+        bound = paper.RELEASE_ASKS.get(self.name) if self.release else None
+        return limit if bound is None else min(limit, bound)
 
 
 @dataclass(frozen=True)
@@ -173,6 +221,17 @@ def check_protocol(name: str) -> str:
 def get_protocol(name: str) -> JudgeProtocol:
     """The registered protocol `name`; an unknown one is a one-line `EIBenchError`."""
     return PROTOCOL_KINDS.get(name)
+
+
+def released(protocol: JudgeProtocol) -> PaperProtocol:
+    """`protocol` judging as the paper's release did (`--paper-sampling`); a one-line
+    `EIBenchError` for a protocol the release did not have."""
+    if not isinstance(protocol, PaperProtocol):
+        raise EIBenchError(
+            "--paper-sampling is the release's judging, for the "
+            f"{' and '.join(paper.PAPER_PROTOCOLS)} protocols, not {protocol.name}"
+        )
+    return replace(protocol, release=True)
 
 
 def llm_protocol(name: str) -> LLMProtocol | PerTriggerProtocol:

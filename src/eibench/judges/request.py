@@ -32,7 +32,11 @@ class JudgeRequest(JobRequest):
     workspace: Path | None = None
     options: ModelOptions = ModelOptions()
     params: GenerationParams = GenerationParams()
-    paper_sampling: bool = False
+    paper_sampling: bool = Field(
+        False,
+        description="judge as the release's scripts did (paper protocols only): their sampling, "
+        "the raw answer and ground-truth string, the identical request re-sent",
+    )
     max_asks: int = Field(5, description="asks per answer while the reply cannot be read")
     replace: bool = False
     coherence: bool = True
@@ -50,7 +54,10 @@ class JudgeRequest(JobRequest):
             )
 
     def settings(self, **settings: object) -> dict[str, object]:
-        """`settings` plus the judge configuration's label, as the judging records them."""
+        """`settings` plus the judge configuration's label (and `paper_sampling` when set), as
+        the judging records them."""
+        if self.paper_sampling:
+            settings["paper_sampling"] = True
         if self.judge_config is not None:
             settings["judge_config"] = self.judge_config.label
         return settings

@@ -23,7 +23,9 @@ from eibench.judges.protocols import (
     LLMProtocol,
     PerTriggerProtocol,
     check_protocol,
+    get_protocol,
     llm_protocol,
+    released,
 )
 from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset, todo_samples
 from eibench.models.base import (
@@ -35,7 +37,6 @@ from eibench.models.base import (
     ModelCallError,
     Usage,
 )
-from eibench.models.clean import clean_text
 from eibench.models.registry import load_model, parse_spec
 from eibench.records.runs import answer_digest as digest
 from eibench.records.verdict import JudgeParseError
@@ -57,6 +58,8 @@ def judge_run(request: JudgeRequest, on_progress: OnProgress | None = None) -> J
     request.job_options(request.options.timeout).check()
     if request.max_asks < 1:
         raise EIBenchError("--max-asks must be at least 1")
+    if request.paper_sampling:
+        released(get_protocol(request.protocol))  # a one-line error unless a paper protocol
     workspace = request.workspace or default_workspace()
     job = f"{request.run} by {request.judge or request.protocol} ({request.protocol})"
     with Store.open(workspace) as store, writer_lock(workspace, "judging", job):
@@ -85,13 +88,15 @@ def _judge_llm(
     protocol = llm_protocol(request.protocol)
     if request.judge_config is not None and isinstance(protocol, PerTriggerProtocol):
         protocol = replace(protocol, threshold=request.judge_config.threshold)
-    params = protocol.params(request.params, request.paper_sampling)
+    if request.paper_sampling:
+        protocol = released(protocol)
+    params, max_asks = protocol.params(request.params), protocol.asks(request.max_asks)
     config = JudgingConfig(
         judge=request.judge,
         protocol=request.protocol,
         prompt_version=protocol.version(dataset.split),
         params=params,
-        settings=request.settings(max_asks=request.max_asks),
+        settings=request.settings(max_asks=max_asks),
         package_version=__version__,
     )
     store.ensure_judging(request.run, config, request.replace)
@@ -107,7 +112,7 @@ def _judge_llm(
     samples = dataset.by_id()
 
     def build(caller: CachedCaller) -> _LLMJudging:
-        asker = _Asker(caller, model, protocol, params, request.max_asks, config)
+        asker = _Asker(caller, model, protocol, params, max_asks, config)
         return _LLMJudging(request.run, asker, samples, answers, store, summary)
 
     work = StageRun(f"judge {request.run}", todo, build)
@@ -152,8 +157,9 @@ class _LLMJudging:
 class _Asker:
     """Asks a judge model about one answer, and asks again (at most `max_asks` times) while
     the reply cannot be read. A deterministic judge is shown its reply and told what was wrong;
-    a sampling judge is simply asked again, as the release did. A per-trigger protocol asks
-    each trigger's question this way, the questions together."""
+    a sampling judge (the release's judging among them) is sent the identical request again,
+    as the release did, each ask under its own cache key so that it is a fresh sample. A
+    per-trigger protocol asks each trigger's question this way, the questions together."""
 
     caller: CachedCaller
     model: ChatModel
@@ -181,8 +187,8 @@ class _Asker:
             else:
                 n = len(sample.triggers)
                 asked = [await self._ask(
-                    protocol.messages(sample.split, text, sample.triggers),
-                    lambda r: protocol.parse(clean_text(r.text), n), protocol.reask, spent,
+                    protocol.question(sample, answer), lambda r: protocol.read(r.text, n),
+                    protocol.reask, spent, protocol.settles,
                 )]  # fmt: skip
         except ModelCallError as exc:
             return record(status="failed", attempts=spent.calls + 1, usage=spent.usage,
@@ -206,9 +212,15 @@ class _Asker:
         read: Callable[[ChatResponse], Any],
         reask: Callable[[JudgeParseError], Message],
         spent: _Spent,
+        settles: Callable[[str], bool] = lambda reply: False,
     ) -> _Asked:
-        """Ask until `read` takes the reply, at most `max_asks` times; a failed call raises."""
-        resample = self.params.temperature > 0
+        """Ask until `read` takes the reply (or `settles` keeps an unreadable one), at most
+        `max_asks` times; a failed call raises.
+
+        A sampling judge's repeat is the identical request: only its `context` (which API
+        backends never send) carries the ask's number, so the call cache keys each ask apart
+        and never answers a repeat with the reply it just refused."""
+        resample = self.params.temperature != 0  # None: the server's default, which samples
         error: JudgeParseError | None = None
         raw: str | None = None
         for ask in range(1, self.max_asks + 1):
@@ -220,6 +232,8 @@ class _Asker:
                 return _Asked(read(called.response), ask, raw)
             except JudgeParseError as exc:
                 error = exc
+                if settles(raw):
+                    return _Asked(None, ask, raw, error)
                 if not resample:
                     messages = [*messages, Message.text("assistant", raw), reask(exc)]
         return _Asked(None, self.max_asks, raw, error)
