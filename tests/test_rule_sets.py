@@ -275,8 +275,11 @@ def test_report_with_paper_scores_measured_cells_under_the_release_rules(
     capsys, release_dir: Path, judged_run: Path
 ) -> None:
     common = ("--data", str(release_dir), "--workspace", str(judged_run), "--format", "json")
-    cells = json.loads(invoke(capsys, "report", "--with-paper", *common).out)["cells"]
+    shown = json.loads(invoke(capsys, "report", "--with-paper", *common).out)
+    cells = shown["cells"]
     measured = {c["category"]: c for c in cells if not c["published"]}
+    note = shown["tables"][0]["note"]
+    assert "under the release rules" in note and "not the release's" in note
     assert {c["rules"] for c in measured.values()} == {"release"}
     assert measured["Overall"]["estimate"] == pytest.approx(RUN_RELEASE["Overall"])
     honest = json.loads(invoke(capsys, "report", *common).out)["cells"]

@@ -41,6 +41,9 @@ class Cell(BaseModel):
     run: str = ""
     published: bool = Field(False, description="a figure from the paper, not measured here")
     rules: str = Field("honest", description="the scoring rule set the mean was computed under")
+    release_judging: bool = Field(
+        False, description="judged as the release's scripts did (`judge --paper-sampling`)"
+    )
 
 
 class TriggerView(BaseModel):
@@ -134,6 +137,10 @@ def collect(
             scores = score_records(records, policy=policy)
             config = info.config
             setting = setting_label(config.setting, config.persona, config.text_only)
+            release_judging = {
+                (j.judge, j.protocol): bool(j.settings.get("paper_sampling"))
+                for j in records.judgings
+            }
             for score in scores.scores:
                 for row in score.rows:
                     category = COMPLEX if config.split == "complex" else row.label
@@ -144,6 +151,7 @@ def collect(
                             estimate=row.recall.estimate, low=row.recall.low,
                             high=row.recall.high, n=row.n_scored, run=name,
                             rules=score.policy.rules,
+                            release_judging=release_judging[(score.judge, score.protocol)],
                         )
                     )  # fmt: skip
                 tokens = info.usage.input_tokens + info.usage.output_tokens

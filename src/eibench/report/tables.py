@@ -128,9 +128,17 @@ def _table(
     what = " / ".join(protocols)
     title = f"{'Basic' if split == 'basic' else 'Complex (multi-faceted)'} EI recall, % ({what})"
     note = "Best measured row of each setting block in bold."
-    measured = sorted({c.rules for c in cells if not c.published})
+    measured = [c for c in cells if not c.published]
     if measured:
-        note += f" Measured cells are scored under the {' and '.join(measured)} rules."
+        rules = " and ".join(sorted({c.rules for c in measured}))
+        note += f" Measured cells are scored under the {rules} rules"
+        paper = [c for c in measured if c.protocol in PAPER_PROTOCOLS]
+        if paper and all(c.release_judging for c in paper):
+            note += ", judged as the release did (--paper-sampling)"
+        elif any(r.published for r in rows) and paper:
+            note += (", judged at eibench's settings, not the release's (judge --paper-sampling "
+                     "judges as the published rows were)")  # fmt: skip
+        note += "."
     if any(r.published for r in rows):
         note += " Rows marked (published) are the paper's figures, not measured here: "
         note += published_citation()
