@@ -234,7 +234,7 @@ def test_question_from_and_list_files_keep_line_separators_in_their_lines(
 @pytest.mark.parametrize(
     ("value", "problem"),
     [(DEEP, "nested deeper than"), (LONG, "integer with 5000 digits"),
-     ("9" * 400, "is outside 0-5"), ('"\\ud800"', "lone surrogate")],
+     ("9" * 400, "is outside 1-5"), ('"\\ud800"', "lone surrogate")],
 )  # fmt: skip
 def test_release_score_files_with_bad_json(
     capsys, tmp_path: Path, value: str, problem: str

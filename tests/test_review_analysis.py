@@ -173,10 +173,10 @@ def test_report_without_scores_is_an_error() -> None:
 
 
 def test_rater_name_comes_from_the_file_name(tmp_path: Path) -> None:
-    first = _write(tmp_path / "score_42.jsonl", '{"a.png": "5"}\n\n{"b.png": "0"}\n')
+    first = _write(tmp_path / "score_42.jsonl", '{"a.png": "5"}\n\n{"b.png": "1"}\n')
     second = _write(tmp_path / "alice.jsonl", '{"a.png": 4}\n')
     assert read_release_scores([first, second]) == {
-        "42": {"a.png": 5.0, "b.png": 0.0},
+        "42": {"a.png": 5.0, "b.png": 1.0},
         "alice": {"a.png": 4.0},
     }
 
@@ -185,8 +185,9 @@ def test_rater_name_comes_from_the_file_name(tmp_path: Path) -> None:
     ("line", "message"),
     [
         ('{"b.png": "good"}', "score_1.jsonl:2: key 'b.png': score 'good' is not a number"),
-        ('{"b.png": "7"}', "score_1.jsonl:2: key 'b.png': score '7' is outside 0-5"),
-        ('{"b.png": "-1"}', "score_1.jsonl:2: key 'b.png': score '-1' is outside 0-5"),
+        ('{"b.png": "7"}', "score_1.jsonl:2: key 'b.png': score '7' is outside 1-5"),
+        ('{"b.png": "-1"}', "score_1.jsonl:2: key 'b.png': score '-1' is outside 1-5"),
+        ('{"b.png": 0}', "score_1.jsonl:2: key 'b.png': score 0 is outside 1-5"),
         ('{"b.png": "nan"}', "score_1.jsonl:2: key 'b.png': score 'nan' is not a number"),
         ('{"b.png": true}', "score_1.jsonl:2: key 'b.png': score True is not a number"),
         ('{"a.png": "4"}', "score_1.jsonl:2: key 'a.png': rated twice (first on line 1)"),

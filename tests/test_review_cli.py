@@ -1,5 +1,6 @@
-"""Review campaigns from the command line: create (links, hashed tokens), agreement on the
-release's human-eval files, export, and judge calibration against audit labels."""
+"""Review campaigns from the command line: create (links, hashed tokens, rating scales),
+agreement on the release's human-eval files and on campaigns (naming their scale), export, and
+judge calibration against audit labels."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from eibench.review.campaigns import Response, add_response, items, login
+from eibench.errors import EIBenchError
+from eibench.review.campaigns import Response, add_response, get_campaign, items, login
 from eibench.store import Store
 from tests.cli import invoke
+from tests.one_line import assert_one_line_error
 
 
 def create(capsys, ws: Path, release_dir: Path, *args: str) -> dict[str, str]:
@@ -94,6 +97,28 @@ def test_create_prints_one_link_per_rater_and_stores_only_hashes(
     assert wrong.code == 2 and "run:NAME" in wrong.err
 
 
+def test_create_stores_the_chosen_scale_and_defaults_to_the_papers_1_to_5(
+    capsys, tmp_path: Path, release_dir: Path
+) -> None:
+    ws = tmp_path / "ws"
+    common = ["review", "create", "--workspace", str(ws), "--data", str(release_dir)]
+    base = ["--kind", "rate", "--from", "basic", "--sample", "4", "--raters", "a"]
+    paper = invoke(capsys, *common, *base, "--name", "paper")
+    assert paper.code == 0 and "scores 1-5" in paper.err
+    create(capsys, ws, release_dir, *base, "--name", "explicit", "--scale", "1-5")
+    create(capsys, ws, release_dir, *base, "--name", "legacy", "--scale", "0-5")
+    with Store.open(ws) as store:
+        scales = {n: get_campaign(store, n).scale for n in ("paper", "explicit", "legacy")}
+    assert scales == {"paper": "1-5", "explicit": "1-5", "legacy": "0-5"}
+    bad = invoke(capsys, *common, *base, "--name", "bad", "--scale", "1-10")
+    assert_one_line_error(bad, "unknown rating scale '1-10'", "choose 1-5", "or 0-5")
+    wrong_kind = invoke(capsys, *common, "--kind", "audit", "--from", "basic", "--raters", "a",
+                        "--name", "bad", "--scale", "1-5")  # fmt: skip
+    assert_one_line_error(wrong_kind, "--scale is for rate campaigns, not audit ones")
+    with Store.open(ws) as store, pytest.raises(EIBenchError, match="no review campaign"):
+        get_campaign(store, "bad")
+
+
 def test_agreement_reproduces_the_release_analysis(capsys, release_dir: Path) -> None:
     files = sorted((release_dir / "human_eval").glob("score_*.jsonl"))
     args = [arg for f in files for arg in ("--from-files", str(f))]
@@ -103,6 +128,27 @@ def test_agreement_reproduces_the_release_analysis(capsys, release_dir: Path) ->
     for figure in ("4.416", "4.282", "4.607", "4.124", "4.651", "0.729"):
         assert figure in text
     assert "Krippendorff" in text and "ICC" in text and "7861" in text
+    assert "scale: 1-5 (scores from 1 to 5" in text
+
+
+def test_agreement_json_names_the_scale_of_its_figures(capsys, release_dir: Path) -> None:
+    files = sorted((release_dir / "human_eval").glob("score_*.jsonl"))
+    args = [arg for f in files for arg in ("--from-files", str(f))]
+    result = invoke(capsys, "review", "agreement", *args, "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    assert shown["scale"] == {"name": "1-5", "low": 1, "high": 5}
+    assert (
+        round(shown["overall"]["mean"], 3) == 4.416 and round(shown["overall"]["std"], 3) == 0.729
+    )
+    assert [c["category"] for c in shown["categories"]] == ["happy", "angry", "sad", "excited"]
+    assert shown["raters"]["7866"]["1"] == 0 and set(shown["raters"]["7861"]) == set("12345")
+    as_0_5 = json.loads(
+        invoke(capsys, "review", "agreement", *args, "--json", "--scale", "0-5").out
+    )
+    assert as_0_5["scale"]["name"] == "0-5" and as_0_5["overall"] == shown["overall"]
+    bad = invoke(capsys, "review", "agreement", *args, "--scale", "0-10")
+    assert_one_line_error(bad, "unknown rating scale '0-10'")
 
 
 def test_ratings_export_in_the_release_format_reads_back(
@@ -142,8 +188,10 @@ def test_ratings_export_in_the_release_format_reads_back(
     assert result.code == 0, result.err
     lines = (out / "score_b.jsonl").read_text().splitlines()
     assert len(lines) == 12 and json.loads(lines[0]) == {picked[0].image: "1"}
+    scale = json.loads((out / "scale.json").read_text())
+    assert scale == {"campaign": "c", "scale": {"name": "1-5", "low": 1, "high": 5}}
     agreement = invoke(capsys, "review", "agreement", "c", "--workspace", str(ws))
-    assert agreement.code == 0 and "overall" in agreement.out
+    assert agreement.code == 0 and "overall" in agreement.out and "scale: 1-5" in agreement.out
     csv_out = invoke(
         capsys,
         "review",
@@ -157,7 +205,36 @@ def test_ratings_export_in_the_release_format_reads_back(
         str(ws),
     )
     assert csv_out.code == 0
-    assert len((out / "ratings.csv").read_text().splitlines()) == 1 + 24
+    rows = (out / "ratings.csv").read_text().splitlines()
+    assert len(rows) == 1 + 24
+    header, first = rows[0].split(","), rows[1].split(",")
+    assert first[header.index("scale")] == "1-5"
+
+
+def test_a_0_to_5_campaign_keeps_its_scale_through_export_and_agreement(
+    capsys, tmp_path: Path, release_dir: Path
+) -> None:
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    create(capsys, ws, release_dir, "--kind", "rate", "--from", "basic", "--sample", "6",
+           "--raters", "a,b", "--scale", "0-5", "--name", "old")  # fmt: skip
+    with Store.open(ws) as store:
+        for n, item in enumerate(items(store, "old")):
+            for rater in ("a", "b"):
+                response = Response(kind="rate", rater=rater, item_id=item.item_id, score=n % 3)
+                add_response(store, "old", response)
+    common = ["--workspace", str(ws)]
+    shown = json.loads(invoke(capsys, "review", "agreement", "old", "--json", *common).out)
+    assert shown["scale"] == {"name": "0-5", "low": 0, "high": 5} and shown["overall"]["min"] == 0
+    assert invoke(capsys, "review", "export", "old", "--out", str(out), *common).code == 0
+    assert json.loads((out / "scale.json").read_text())["scale"]["name"] == "0-5"
+    files = [arg for f in sorted(out.glob("score_*.jsonl")) for arg in ("--from-files", str(f))]
+    again = invoke(capsys, "review", "agreement", *files)  # the scale comes from scale.json
+    assert again.code == 0, again.err
+    assert "scale: 0-5" in again.out
+    (out / "scale.json").unlink()  # without it, the files read as the release's 1-5: 0 is refused
+    assert_one_line_error(invoke(capsys, "review", "agreement", *files), "outside 1-5")
+    refused = invoke(capsys, "review", "agreement", "old", "--scale", "1-5", *common)
+    assert_one_line_error(refused, "--scale is for --from-files")
 
 
 def test_calibrate_a_judge_against_audit_labels(capsys, tmp_path: Path, release_dir: Path) -> None:

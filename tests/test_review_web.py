@@ -85,11 +85,16 @@ class Site:
     workspace: Path
     names: list[str] = field(default_factory=list)
 
-    def campaign(self, kind: Kind, raters: list[str], found: list[ReviewItem]) -> dict[str, str]:
-        """A new campaign of `kind` over `found`; returns the login token per rater."""
+    def campaign(
+        self, kind: Kind, raters: list[str], found: list[ReviewItem], scale: str | None = None
+    ) -> dict[str, str]:
+        """A new campaign of `kind` over `found` (a rate one on `scale`, by default the paper's
+        1-5); returns the login token per rater."""
         name = f"{kind}-{len(self.names)}"
         self.names.append(name)
-        campaign = Campaign(name=name, kind=kind, source="basic", raters=raters)
+        campaign = Campaign.model_validate(
+            {"name": name, "kind": kind, "source": "basic", "raters": raters, "scale": scale}
+        )
         with Store.open(self.workspace) as store:
             return create_campaign(store, campaign, found)
 
@@ -330,7 +335,7 @@ def test_posts_need_the_sessions_own_csrf_token_and_same_site(site: Site) -> Non
 
 def test_bad_answers_are_refused_with_400_and_not_stored(site: Site) -> None:
     cases: list[tuple[Kind, list[dict[str, str | list[str]]]]] = [
-        ("rate", [{"score": "6"}, {"score": "-1"}, {"score": "4.0"}, {}, {"score": ["1", "2"]}]),
+        ("rate", [{"score": "4.0"}, {"score": "five"}, {}, {"score": ["1", "2"]}]),
         ("audit", [{"covered-1": "covered"}, {"covered-1": "covered", "covered-2": "missed",
                    "covered-3": "covered", "covered-4": "missed"}]),
         ("refine", [{"decision": "accept", "flag-1": "hallucinated", "flag-2": "irrelevant",
@@ -356,7 +361,7 @@ def test_many_answers_from_two_raters_at_once_are_all_stored(site: Site) -> None
 
     def post(job: tuple[str, int]) -> int:
         cookie, csrf = sessions[job[0]]
-        form = {"csrf": csrf, "item_id": f"m{job[1]}", "score": str(job[1] % 6)}
+        form = {"csrf": csrf, "item_id": f"m{job[1]}", "score": str(job[1] % 5 + 1)}
         return httpx.post(f"{site.url}/task/{job[1]}", data=form, headers=cookie).status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -364,7 +369,7 @@ def test_many_answers_from_two_raters_at_once_are_all_stored(site: Site) -> None
     assert codes == [303] * 16
     for rater in ("a", "b"):
         stored = {k: r.score for k, r in site.current(rater).items()}
-        assert stored == {f"m{i}": i % 6 for i in range(8)}
+        assert stored == {f"m{i}": i % 5 + 1 for i in range(8)}
 
 
 def raw_get(site: Site, path: str) -> tuple[int, bytes]:

@@ -1,11 +1,13 @@
 """The run store's migration chain: a workspace written before schema versions existed opens
 with every record intact, opening is idempotent, a failed migration leaves the store as it was,
-and a store from a newer eibench is refused rather than downgraded."""
+a store from a newer eibench is refused rather than downgraded, and rate campaigns made before
+campaigns stored a rating scale keep the 0-5 they were made with."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from eibench.review.campaigns import (
     Campaign,
     Response,
     ReviewItem,
+    add_response,
     campaign_names,
     create_campaign,
     get_campaign,
@@ -27,6 +30,7 @@ from eibench.review.campaigns import (
     login,
     responses,
 )
+from eibench.review.scales import OutOfScale
 from eibench.review.sessions import find_session, open_session
 from eibench.review.tokens import rater_access, revoke
 from eibench.store import Generation, JudgingConfig, Judgment, RunConfig, Store, migrations
@@ -59,7 +63,9 @@ ANNOTATION = Annotation(batch="b1", id="n1", image="a.jpg", emotion="joy", quest
                         triggers=["sun", "cake"], vlm="openai:v", llm="openai:l")  # fmt: skip
 STAGE = StageRecord(stage="general", index=1, role="llm", model="openai:l",
                     prompt_version="c1", input="ask", output="answer")  # fmt: skip
-CAMPAIGN = Campaign(name="c", kind="rate", source="basic", raters=["a", "b"], created_at=T)
+CAMPAIGN = Campaign(name="c", kind="rate", source="basic", raters=["a", "b"], scale="0-5",
+                    created_at=T)  # fmt: skip
+OLD_CAMPAIGN = CAMPAIGN.model_dump_json(exclude={"scale"})  # as stored before scales were
 ITEMS = [ReviewItem(item_id=f"s{i}", split="basic", image=f"{i}.jpg", emotion="joy",
                     question="why?", triggers=["sun"]) for i in (1, 2)]  # fmt: skip
 RATING = Response(kind="rate", rater="a", item_id="s1", score=4, created_at=T)
@@ -100,7 +106,7 @@ def _old_rows() -> dict[str, list[tuple[object, ...]]]:
         ],
         "annotations": [("b1", "n1", "a.jpg", "draft", ANNOTATION.model_dump_json(), T)],
         "cfsa_stages": [("n1", "general", 1, STAGE.model_dump_json(), T)],
-        "review_campaigns": [("c", "rate", CAMPAIGN.model_dump_json())],
+        "review_campaigns": [("c", "rate", OLD_CAMPAIGN)],
         "review_raters": [("c", "a", _hash("tok-a")), ("c", "b", _hash("tok-b"))],
         "review_items": [("c", i, it.item_id, it.model_dump_json()) for i, it in enumerate(ITEMS)],
         "review_responses": [
@@ -161,6 +167,7 @@ def test_a_workspace_from_before_versions_keeps_every_record(tmp_path: Path) -> 
         assert load_annotations(store, "b1") == [ANNOTATION]
         assert stages(store, "n1") == [STAGE] and stored_stage(store, "n1", "general", 1) == STAGE
         assert campaign_names(store) == ["c"] and get_campaign(store, "c") == CAMPAIGN
+        assert get_campaign(store, "c").scale == "0-5"  # what it was made with, not 1-5
         assert items(store, "c") == ITEMS
         assert responses(store, "c") == [RERATING]
         assert responses(store, "c", "a", history=True) == [RATING, RERATING]
@@ -242,3 +249,33 @@ def test_a_migration_that_fails_leaves_the_store_at_its_version(
     with pytest.raises(EIBenchError, match="cannot write the run store"):
         Store.open(ws)
     assert (_layout(ws), _dump(ws)) == before
+
+
+def test_rate_campaigns_from_before_scales_keep_0_to_5_and_new_ones_get_1_to_5(
+    tmp_path: Path,
+) -> None:
+    ws = tmp_path / "ws"
+    audit = Campaign(name="au", kind="audit", source="run:r", raters=["a"], created_at=T)
+    with Store.open(ws) as store:
+        create_campaign(store, CAMPAIGN.model_copy(update={"name": "old"}), ITEMS)
+        create_campaign(store, audit, ITEMS)
+    with _sqlite(ws) as db:  # as the eibench before scales (store version 2) left them
+        db.execute("UPDATE review_campaigns SET record = json_remove(record, '$.scale')")
+        db.execute("PRAGMA user_version = 2")
+        stored = db.execute("SELECT record FROM review_campaigns WHERE name = 'old'").fetchone()
+        assert '"scale"' not in stored[0]
+    with Store.open(ws) as store:
+        assert get_campaign(store, "old").scale == "0-5"
+        assert get_campaign(store, "au").scale is None
+        add_response(store, "old", RATING.model_copy(update={"score": 0}))
+        assert [r.score for r in responses(store, "old")] == [0]
+        create_campaign(store, CAMPAIGN.model_copy(update={"name": "new", "scale": None}), ITEMS)
+        assert get_campaign(store, "new").scale == "1-5"
+    with _sqlite(ws) as db:
+        stored = db.execute("SELECT record FROM review_campaigns WHERE name = 'new'").fetchone()
+        assert json.loads(stored[0])["scale"] == "1-5"  # stored, never left to a default
+    with Store.open(ws) as store:
+        with pytest.raises(OutOfScale, match="not on the 1-5 scale"):
+            add_response(store, "new", RATING.model_copy(update={"score": 0}))
+        assert responses(store, "new") == []
+    assert _layout(ws)[0] == migrations.SCHEMA_VERSION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import Enum
@@ -20,7 +21,9 @@ from eibench.store import Store
 from eibench.store.db import default_workspace
 
 if TYPE_CHECKING:
+    from eibench.review.analysis import RatingReport
     from eibench.review.calibration import Calibration
+    from eibench.review.campaigns import Campaign
 
 review_app = typer.Typer(
     help="Review campaigns: people rate annotations, refine CFSA drafts, audit judges.",
@@ -50,12 +53,45 @@ def _links_lost(exc: OSError, what: str) -> EIBenchError:
     return EIBenchError(f"could not write the login links to standard output ({reason}); {what}")
 
 
+CreateScaleOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="1-5|0-5",
+        help="rate: the scale of the scores, stored with the campaign: 1-5 (the paper's, with "
+        "its rubric; the default) or 0-5.",
+        show_default=False,
+    ),
+]
+
+
+def _new_campaign(
+    kind: Kind, source: str, raters: str, name: str | None, stratify: str | None, scale: str | None
+) -> Campaign:
+    """The campaign `review create` would make, its options checked before anything is read or
+    written (a rate campaign's scale defaults to the paper's 1-5)."""
+    from eibench.review.campaigns import Campaign
+    from eibench.review.names import check_name
+    from eibench.review.scales import DEFAULT_SCALE, get_scale
+
+    if stratify not in ("emotion", "none", None):
+        raise EIBenchError("--stratify takes emotion or none")
+    if scale is not None and kind != "rate":
+        raise EIBenchError(f"--scale is for rate campaigns, not {kind} ones")
+    chosen = get_scale(scale or DEFAULT_SCALE).name if kind == "rate" else None
+    names = [r.strip() for r in raters.split(",")]
+    campaign_name = name if name is not None else f"{kind}-{source.replace(':', '-')}"
+    check_name(campaign_name, "campaign")
+    for rater in names:
+        check_name(rater, "rater")
+    return Campaign(name=campaign_name, kind=kind, source=source, raters=names, scale=chosen)
+
+
 @review_app.command("create")
 def create(
     kind: Annotated[
         Kind,
         typer.Option(
-            help="rate: 0-5 quality scores; refine: edit CFSA drafts; audit: mark "
+            help="rate: quality scores (see --scale); refine: edit CFSA drafts; audit: mark "
             "each trigger covered or missed by a model answer."
         ),
     ],
@@ -77,6 +113,7 @@ def create(
             help="'emotion' (the default) keeps the categories' shares; 'none'.", show_default=False
         ),
     ] = "emotion",
+    scale: CreateScaleOption = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
     data: DataOption = None,
     images: ImagesOption = None,
@@ -84,29 +121,23 @@ def create(
 ) -> None:
     """Create a campaign and print one login link per rater (shown once: only a hash of each
     token is stored; `eibench review links --reissue` makes new ones)."""
-    from eibench.review.campaigns import Campaign, create_campaign
-    from eibench.review.names import check_name
+    from eibench.review.campaigns import create_campaign
     from eibench.review.sources import build_items
 
-    if stratify not in ("emotion", "none", None):
-        raise EIBenchError("--stratify takes emotion or none")
-    names = [r.strip() for r in raters.split(",")]
-    campaign_name = name if name is not None else f"{kind}-{source.replace(':', '-')}"
-    check_name(campaign_name, "campaign")
-    for rater in names:
-        check_name(rater, "rater")
+    campaign = _new_campaign(kind, source, raters, name, stratify, scale)
     with Store.open(workspace) as store:
         found = build_items(
             store, kind, source, data=data, sample=sample, seed=seed,
             stratify=stratify == "emotion",
         )  # fmt: skip
-        campaign = Campaign(name=campaign_name, kind=kind, source=source, raters=names)
         try:
             create_campaign(store, campaign, found, deliver=_link_printer(base_url))
         except OSError as exc:
-            raise _links_lost(exc, f"campaign {campaign_name!r} was not created; run the "
+            raise _links_lost(exc, f"campaign {campaign.name!r} was not created; run the "
                               "command again") from None  # fmt: skip
-    err.print(f"campaign {escape(campaign_name)}: {len(found):,} item(s), {len(names)} rater(s)")
+    made = f"{len(found):,} item(s), {len(campaign.raters)} rater(s)"
+    on_scale = f", scores {campaign.scale}" if campaign.scale else ""
+    err.print(f"campaign {escape(campaign.name)}: {made}{on_scale}")
     if images is None:
         err.print("[yellow]no --images: `review serve --images ROOT` shows the pictures[/]")
 
@@ -199,34 +230,63 @@ def agreement(
             show_default=False,
         ),
     ] = None,
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            metavar="1-5|0-5",
+            help="--from-files: the scale of the scores (default: the scale.json that "
+            "`review export` wrote beside them, else the release's 1-5).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Per-category and overall mean, std, min and max (as the release analysis computes them),
     Krippendorff's alpha (ordinal) and ICC(2,1) with bootstrap intervals, and each rater's
-    score distribution."""
+    score distribution, on the scale the scores were given on (a campaign's own, 1-5 for the
+    release's files)."""
     from eibench.data.schema import emotion_of
     from eibench.review.analysis import rating_report, read_release_scores
     from eibench.review.outputs import ratings
+    from eibench.review.scales import RELEASE_SCALE, get_scale, scale_beside
 
     if from_files:
-        found = read_release_scores(from_files)
-        report = rating_report(found, lambda key: emotion_of("basic", key), seed=seed)
+        on = get_scale(scale) if scale is not None else scale_beside(from_files) or RELEASE_SCALE
+        found = read_release_scores(from_files, on)
+        report = rating_report(found, lambda key: emotion_of("basic", key), seed=seed, scale=on)
         title = f"release ratings ({len(from_files)} file(s))"
     elif campaign:
+        if scale is not None:
+            raise EIBenchError("--scale is for --from-files: a campaign's scale is stored with it")
         with Store.open(workspace) as store:
-            found, emotions = ratings(store, campaign)
-        report = rating_report(found, lambda key: emotions[key], seed=seed)
+            stored = ratings(store, campaign)
+        emotions = stored.emotions
+        report = rating_report(stored.scores, lambda key: emotions[key], seed=seed,
+                               scale=stored.scale)  # fmt: skip
         title = f"campaign {campaign}"
     else:
         raise EIBenchError("name a campaign or pass --from-files score_*.jsonl")
-    table = Table(title=escape(title), title_justify="left")
+    if as_json:
+        typer.echo(json.dumps({"source": title, **report.as_dict()}, indent=2))
+    else:
+        _print_agreement(title, report)
+
+
+def _print_agreement(title: str, report: RatingReport) -> None:
+    scale = report.scale
+    heading = title if scale is None else f"{title}, scale {scale.name}"
+    table = Table(title=escape(heading), title_justify="left")
     for column in ("category", "items", "mean", "std", "min", "max"):
         table.add_column(column, justify="left" if column == "category" else "right")
     for s in (*report.categories, report.overall):
         cells = (f"{s.n_items:,}", f"{s.mean:.3f}", f"{s.std:.3f}", f"{s.min:g}", f"{s.max:g}")
         table.add_row(s.category, *cells, style="bold" if s is report.overall else None)
     out.print(table)
+    if scale is not None:
+        out.print(f"  scale: {scale.name} (scores from {scale.low} to {scale.high}; every figure "
+                  "above is on it)")  # fmt: skip
     for label, value in (
         ("Krippendorff's alpha (ordinal)", report.alpha),
         ("ICC(2,1)", report.icc),

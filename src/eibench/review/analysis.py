@@ -13,6 +13,10 @@ the category means and the std is the square root of the mean of the category va
 the per-rater within-category variances). For the release's three raters this gives happy
 4.282, angry 4.607, sad 4.124, excited 4.651, overall 4.416 with std 0.729 in [1, 5]; the std of
 all scores pooled, or ddof 1, would not (0.848 and 0.738).
+
+Scores are on a scale (`review.scales`): the release's files are on the paper's 1-5, a campaign's
+on the scale it was created with. A report names its scale, so figures from a 0-5 campaign are
+never read as 1-5 ones.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,12 +38,10 @@ from eibench.data.schema import BASIC_EMOTIONS
 from eibench.errors import DataError
 from eibench.metrics.agreement import krippendorff_alpha
 from eibench.metrics.stats import Interval
+from eibench.review.scales import RELEASE_SCALE, Scale
 
 Ratings = dict[str, dict[str, float]]
 """rater -> item key (image path or sample id) -> that rater's score for the item."""
-
-SCORE_RANGE = (0.0, 5.0)
-"""The release's rating scale: annotation quality from 0 to 5 (the files use "1".."5")."""
 
 LEVEL = 0.95
 """Confidence level of the bootstrap intervals."""
@@ -47,15 +50,17 @@ _CHUNK_ELEMENTS = 1 << 21
 _RATER_FILE = re.compile(r"^score_(.+)\.jsonl$")
 
 
-def read_release_scores(paths: Sequence[Path]) -> Ratings:
+def read_release_scores(paths: Sequence[Path], scale: Scale = RELEASE_SCALE) -> Ratings:
     """Read the release's human-evaluation files into ratings.
 
     Each line of a file is one ``{"<image path>": "<score>"}`` object. The score is a string
-    (or a JSON number) holding a number in `SCORE_RANGE`.
+    (or a JSON number) holding a number on `scale`.
 
     Args:
         paths: one file per rater. The rater's name comes from the file name
             ``score_<rater>.jsonl`` (the file's stem when the name has another form).
+        scale: the scale of the scores: the release's 1-5, or what `scales.scale_beside` finds
+            next to files that `eibench review export` wrote.
 
     Returns:
         rater -> image path -> score, raters and items in file order.
@@ -83,13 +88,13 @@ def read_release_scores(paths: Sequence[Path]) -> Ratings:
             if key in scores:
                 problem = f"rated twice (first on line {first_line[key]})"
                 raise DataError(path, problem, line=number, key=key)
-            scores[key] = _parse_score(value, path, number, key)
+            scores[key] = _parse_score(value, path, number, key, scale)
             first_line[key] = number
         ratings[rater] = scores
     return ratings
 
 
-def _parse_score(value: object, path: Path, line: int, key: str) -> float:
+def _parse_score(value: object, path: Path, line: int, key: str, scale: Scale) -> float:
     score = math.nan
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
@@ -97,14 +102,13 @@ def _parse_score(value: object, path: Path, line: int, key: str) -> float:
     elif isinstance(value, float):
         score = value
     elif isinstance(value, int) and not isinstance(value, bool):
-        low, high = SCORE_RANGE
+        low, high = scale.low, scale.high
         score = float(min(max(value, low - 1), high + 1))  # no float holds a huge integer
     shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
     if not math.isfinite(score):
         raise DataError(path, f"score {shown} is not a number", line=line, key=key)
-    low, high = SCORE_RANGE
-    if not low <= score <= high:
-        problem = f"score {shown} is outside {low:g}-{high:g}"
+    if not scale.contains(score):
+        problem = f"score {shown} is outside {scale.name}, the scale of these scores"
         raise DataError(path, problem, line=line, key=key)
     return score
 
@@ -135,8 +139,9 @@ class RatingReport:
     category means, with std the square root of the mean of the category variances (see the
     module docstring). `alpha`: Krippendorff's alpha (ordinal) with a bootstrap interval over
     items. `icc`: ICC(2,1) on the items every rater scored, with a bootstrap interval over
-    those items. `raters`: rater -> whole-point score -> count. `n_items`: items anyone
-    scored. `n_raters`: raters.
+    those items. `raters`: rater -> whole-point score -> count (every point of the scale, when
+    there is one). `n_items`: items anyone scored. `n_raters`: raters. `scale`: the scale the
+    scores are on (None: not said).
     """
 
     categories: tuple[CategoryStats, ...]
@@ -146,6 +151,32 @@ class RatingReport:
     raters: dict[str, dict[int, int]]
     n_items: int
     n_raters: int
+    scale: Scale | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready values: an undefined coefficient (nan) becomes None."""
+
+        def number(value: float) -> float | None:
+            return value if math.isfinite(value) else None
+
+        def stats(s: CategoryStats) -> dict[str, Any]:
+            return {"category": s.category, "n_items": s.n_items, "mean": number(s.mean),
+                    "std": number(s.std), "min": s.min, "max": s.max}  # fmt: skip
+
+        def interval(i: Interval) -> dict[str, Any]:
+            return {"estimate": number(i.estimate), "low": number(i.low),
+                    "high": number(i.high), "n": i.n, "level": i.level}  # fmt: skip
+
+        return {
+            "scale": None if self.scale is None else self.scale.describe(),
+            "categories": [stats(c) for c in self.categories],
+            "overall": stats(self.overall),
+            "krippendorff_alpha_ordinal": interval(self.alpha),
+            "icc_2_1": interval(self.icc),
+            "raters": {r: {str(k): n for k, n in c.items()} for r, c in self.raters.items()},
+            "n_items": self.n_items,
+            "n_raters": self.n_raters,
+        }
 
 
 def rating_report(
@@ -154,6 +185,7 @@ def rating_report(
     *,
     resamples: int = 1000,
     seed: int = 0,
+    scale: Scale | None = None,
 ) -> RatingReport:
     """Score statistics and agreement of several raters' quality ratings.
 
@@ -165,15 +197,19 @@ def rating_report(
             ``lambda key: emotion_of("basic", key)`` for the release's image paths.
         resamples: bootstrap replicates for the alpha and ICC intervals.
         seed: seed of the bootstrap; alpha and ICC draw from two streams spawned from it.
+        scale: the scale of the scores, named in the report (None: not said).
 
     Returns:
         The report; the raters' distributions count each score rounded to a whole point.
 
     Raises:
-        ValueError: when there is no score at all, or `resamples` is below 1.
+        ValueError: when there is no score at all, a score is off `scale`, or `resamples` is
+            below 1.
     """
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, not {resamples}")
+    if scale is not None:
+        _check_on_scale(ratings, scale)
     items = sorted({key for scores in ratings.values() for key in scores})
     if not items:
         raise ValueError("no scores to analyse: every rater's ratings are empty")
@@ -184,14 +220,6 @@ def rating_report(
     order += sorted(c for c in members if c not in BASIC_EMOTIONS)
     parts = [_category_stats(name, members[name], ratings) for name in order]
     categories = tuple(stats for stats, _ in parts)
-    overall = CategoryStats(
-        category="overall",
-        n_items=len(items),
-        mean=float(np.mean([stats.mean for stats in categories])),
-        std=math.sqrt(float(np.mean([variance for _, variance in parts]))),
-        min=min(stats.min for stats in categories),
-        max=max(stats.max for stats in categories),
-    )
     alpha_stream, icc_stream = np.random.SeedSequence(seed).spawn(2)
     raters = list(ratings)
     data = [[ratings[r].get(key) for key in items] for r in raters]
@@ -199,13 +227,37 @@ def rating_report(
     table = np.array([[ratings[r][key] for r in raters] for key in complete], dtype=np.float64)
     return RatingReport(
         categories=categories,
-        overall=overall,
+        overall=_overall(parts, len(items)),
         alpha=_alpha_interval(data, resamples, np.random.default_rng(alpha_stream)),
         icc=_icc_interval(table, resamples, np.random.default_rng(icc_stream)),
-        raters={r: _distribution(ratings[r].values()) for r in raters},
+        raters={r: _distribution(ratings[r].values(), scale) for r in raters},
         n_items=len(items),
         n_raters=len(raters),
+        scale=scale,
     )
+
+
+def _overall(parts: list[tuple[CategoryStats, float]], n_items: int) -> CategoryStats:
+    """The overall stats from the categories' (stats, variance): the macro mean of their means,
+    the square root of the mean of their variances."""
+    categories = [stats for stats, _ in parts]
+    return CategoryStats(
+        category="overall",
+        n_items=n_items,
+        mean=float(np.mean([stats.mean for stats in categories])),
+        std=math.sqrt(float(np.mean([variance for _, variance in parts]))),
+        min=min(stats.min for stats in categories),
+        max=max(stats.max for stats in categories),
+    )
+
+
+def _check_on_scale(ratings: Ratings, scale: Scale) -> None:
+    for rater, scores in ratings.items():
+        for key, score in scores.items():
+            if not scale.contains(score):
+                raise ValueError(
+                    f"rater {rater!r} scored {key!r} {score:g}, outside the {scale.name} scale"
+                )
 
 
 def _category_stats(name: str, keys: list[str], ratings: Ratings) -> tuple[CategoryStats, float]:
@@ -232,9 +284,12 @@ def _category_stats(name: str, keys: list[str], ratings: Ratings) -> tuple[Categ
     return stats, variance
 
 
-def _distribution(scores: Iterable[float]) -> dict[int, int]:
-    """Whole-point score -> count (half points round up), in score order."""
+def _distribution(scores: Iterable[float], scale: Scale | None) -> dict[int, int]:
+    """Whole-point score -> count (half points round up), in score order; with a scale, every
+    point of it (0 for those nobody gave)."""
     counts = Counter(math.floor(s + 0.5) for s in scores)
+    if scale is not None:
+        counts.update(dict.fromkeys(scale.points, 0))
     return dict(sorted(counts.items()))
 
 

@@ -9,8 +9,10 @@ id's hash under a secret made when the app starts, and is refused when it comes 
 site. Wrong login links are throttled per client address (`review.throttle`). Images are read
 by the item's stored key, never a path from the request, and refused before decoding when
 damaged or too large (`review.images`). Pages are Jinja2 templates with autoescape and a strict
-Content-Security-Policy (scripts and styles only from /static, no inline code); every answer,
-an unexpected failure's error page included, carries the security headers (`review.web`).
+Content-Security-Policy (scripts and styles only from /static, no inline code; `review.pages`);
+every answer, an unexpected failure's error page included, carries the security headers
+(`review.web`). A rate campaign's form shows its own scale's scores and rubric; a score off the
+scale is refused with a 422 page, never stored.
 """
 
 from __future__ import annotations
@@ -22,12 +24,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -40,8 +40,9 @@ from eibench.review.campaigns import (
     responses,
     token_hash,
 )
-from eibench.review.forms import FLAGS, FormError, form_view, parse_response
+from eibench.review.forms import FLAGS, FormError, OffScale, form_view, parse_response
 from eibench.review.images import ImageMissing, ImageUnreadable, review_image
+from eibench.review.pages import Pages
 from eibench.review.progress import State
 from eibench.review.refine import apply_refinement
 from eibench.review.sessions import close_session, find_session, open_session
@@ -52,12 +53,6 @@ from eibench.store import Store
 COOKIE = "eibench_review"
 MAX_IMAGE_SIDE = 1600  # pixels; larger images are downscaled before they are sent
 MAX_TOKEN = 200  # characters; longer cookies or login tokens are refused unread
-TEMPLATES = Path(__file__).parent / "templates"
-STATIC_TYPES = {
-    "review.css": "text/css; charset=utf-8",
-    "review.js": "text/javascript; charset=utf-8",
-    "icon.svg": "image/svg+xml",
-}
 
 
 @dataclass(frozen=True)
@@ -88,10 +83,8 @@ class ReviewApp:
         self.secure_cookie = secure_cookie
         self.throttle = throttle or LoginThrottle()
         self.secret = secrets.token_bytes(32)
-        self.env = Environment(
-            loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
-        )
-        self.static = {name: (TEMPLATES / "static" / name).read_bytes() for name in STATIC_TYPES}
+        self.pages = Pages()
+        self.render, self.refused = self.pages.render, self.pages.refused
         with self.store():
             pass  # the store (and its review tables) exists before the first request
 
@@ -105,27 +98,6 @@ class ReviewApp:
             yield store
         finally:
             store.close()
-
-    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        context.setdefault("session", None)
-        context.setdefault("progress", None)
-        context.setdefault("kind", "")
-        html = self.env.get_template(template).render(**context)
-        return HTMLResponse(html, status_code=status)
-
-    def refused(self, exc: Refused) -> Response:
-        """The error page of `exc`; a bare page when even the template cannot be rendered."""
-        try:
-            response: Response = self.render(
-                "message.html", exc.status, title=exc.title, message=exc.message
-            )
-        except Exception:  # the page of last resort: nothing here may fail
-            response = HTMLResponse(
-                f"<!doctype html><title>{exc.status}</title><h1>{exc.status}</h1>",
-                status_code=exc.status,
-            )
-        response.headers.update(exc.headers)
-        return response
 
     def csrf_for(self, id_hash: str) -> str:
         """The CSRF token of the session whose id hashes to `id_hash`."""
@@ -222,10 +194,11 @@ class ReviewApp:
             item = state.items[at]
             kind, n = session.campaign.kind, len(state.items)
             view = form_view(item, kind, state.current.get(item.item_id))
+        scale = session.campaign.rating_scale() if kind == "rate" else None
         return self.render(
             f"{kind}.html", session=session, progress=state.progress(), kind=kind, item=item,
             position=at, prev=at - 1 if at > 0 else None, next=at + 1 if at + 1 < n else None,
-            view=view, flags=FLAGS, has_image=self.images is not None,
+            view=view, flags=FLAGS, has_image=self.images is not None, scale=scale,
         )  # fmt: skip
 
     def done(self, request: Request) -> Response:
@@ -256,11 +229,6 @@ class ReviewApp:
             part.data, media_type=part.media_type, headers={"Cache-Control": "private, max-age=300"}
         )
 
-    def static_file(self, name: str) -> Response:
-        if name not in self.static:
-            raise Refused(404, "Not found", "There is no such page.")
-        return Response(self.static[name], media_type=STATIC_TYPES[name])
-
     # -- posts --------------------------------------------------------------------------------
 
     def check_post(
@@ -289,8 +257,11 @@ class ReviewApp:
             if fields.get("item_id") != [item.item_id]:
                 raise Refused(400, "Wrong item", "This form was made for another item; reload it.")
             kind = session.campaign.kind
+            scale = session.campaign.rating_scale() if kind == "rate" else None
             try:
-                response = parse_response(item, kind, session.rater, fields)
+                response = parse_response(item, kind, session.rater, fields, scale)
+            except OffScale as error:
+                raise Refused(422, "Not on the scale", str(error)) from None
             except FormError as error:
                 raise Refused(400, "Please check your answer", str(error)) from None
             if kind == "refine" and item.batch is None:
@@ -370,7 +341,7 @@ def create_app(
     app.add_api_route("/task/{position}", review.post_task, methods=post)
     app.add_api_route("/done", review.done, methods=get)
     app.add_api_route("/image/{position}", review.image, methods=get)
-    app.add_api_route("/static/{name}", review.static_file, methods=get)
+    app.add_api_route("/static/{name}", review.pages.static_file, methods=get)
     app.add_api_route("/logout", review.post_logout, methods=post)
     return app
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from eibench.errors import EIBenchError
 from eibench.review.names import check_name
+from eibench.review.scales import DEFAULT_SCALE, Scale, ScaleName, get_scale
 from eibench.store import Store
 from eibench.store import review as tables
 
@@ -29,7 +30,24 @@ class Campaign(BaseModel):
     kind: Kind
     source: str = Field(description="basic, complex, annotations[:BATCH] or run:NAME")
     raters: list[str]
+    scale: ScaleName | None = Field(
+        None, description="rate: the rating scale (the paper's 1-5 unless chosen); None otherwise"
+    )
     created_at: str = ""
+
+    @model_validator(mode="after")
+    def _rate_campaigns_have_a_scale(self) -> Campaign:
+        if self.kind == "rate" and self.scale is None:
+            self.scale = DEFAULT_SCALE
+        elif self.kind != "rate" and self.scale is not None:
+            raise ValueError(f"only rate campaigns have a rating scale, not {self.kind} ones")
+        return self
+
+    def rating_scale(self) -> Scale:
+        """The scale this rate campaign's scores are on."""
+        if self.kind != "rate" or self.scale is None:
+            raise EIBenchError(f"campaign {self.name!r} is not a rate campaign")
+        return get_scale(self.scale)
 
 
 class ReviewItem(BaseModel):
@@ -61,7 +79,7 @@ class Response(BaseModel):
     kind: Kind
     rater: str
     item_id: str
-    score: int | None = Field(None, ge=0, le=5)
+    score: int | None = Field(None, ge=0, le=5, description="on the campaign's scale")
     covered: list[bool] | None = None
     triggers: list[TriggerEdit] | None = None
     decision: Literal["accept", "reject"] | None = None
@@ -104,7 +122,8 @@ def create_campaign(
     if tables.campaign_exists(store, campaign.name):
         raise EIBenchError(f"a campaign named {campaign.name!r} exists; choose another --name")
     tokens = {rater: new_token() for rater in campaign.raters}
-    record = campaign.model_copy(update={"created_at": now()})
+    # validated again: a copy made with `model_copy` may lack the scale a rate campaign needs
+    record = Campaign.model_validate(campaign.model_dump() | {"created_at": now()})
     tables.put_campaign(
         store,
         campaign.name,
@@ -142,7 +161,10 @@ def items(store: Store, campaign: str) -> list[ReviewItem]:
 
 
 def add_response(store: Store, campaign: str, response: Response) -> None:
-    """Append a response (committed at once); earlier ones on the item stay as history."""
+    """Append a response (committed at once); earlier ones on the item stay as history. A score
+    off the campaign's scale is refused (`scales.OutOfScale`), nothing stored."""
+    if response.score is not None:
+        get_campaign(store, campaign).rating_scale().check(response.score)
     record = response.model_copy(update={"created_at": now()})
     tables.add_response(store, campaign, response.rater, response.item_id, record.model_dump_json())
 

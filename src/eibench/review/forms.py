@@ -3,7 +3,7 @@ rater's current response) and how a submitted form becomes a `Response`, refusin
 with a `FormError` that says what was wrong.
 
 Submitted fields (all strings; `Fields` maps a name to every value sent under it):
-- rate: `score` (0-5) and `comment`;
+- rate: `score` (a whole number on the campaign's scale: 1-5 or 0-5) and `comment`;
 - refine: `text-I` and `flag-I` (keep, hallucinated, irrelevant) per draft trigger I (1-based),
   `added` (any number, empty ones ignored), `note`, and `decision` (accept or reject);
 - audit: `covered-I` (covered or missed) per ground-truth trigger I (1-based) and `note`.
@@ -11,11 +11,13 @@ Submitted fields (all strings; `Fields` maps a name to every value sent under it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from eibench.review.campaigns import Response, ReviewItem, TriggerEdit
+from eibench.review.scales import PAPER_SCALE, Scale
 
 Fields = Mapping[str, Sequence[str]]
 
@@ -29,11 +31,14 @@ _FLAG_VALUES: dict[str, Literal["hallucinated", "irrelevant"] | None] = {
     "irrelevant": "irrelevant",
 }
 COVERAGE = ("covered", "missed")
-SCORES = tuple(range(6))
 
 
 class FormError(ValueError):
     """A submitted form that cannot be stored; the message is shown to the rater."""
+
+
+class OffScale(FormError):
+    """A whole-number score that is not on the campaign's scale."""
 
 
 @dataclass
@@ -116,19 +121,20 @@ def _choice(fields: Fields, name: str, choices: Sequence[str], what: str) -> str
     return value
 
 
-def parse_response(item: ReviewItem, kind: str, rater: str, fields: Fields) -> Response:
-    """The response that `rater` submitted on `item` in a campaign of `kind`.
+def parse_response(
+    item: ReviewItem, kind: str, rater: str, fields: Fields, scale: Scale | None = None
+) -> Response:
+    """The response that `rater` submitted on `item` in a campaign of `kind`; `scale`: a rate
+    campaign's scale (None: the paper's 1-5).
 
     Raises FormError for a missing, repeated, unknown or out-of-range value, a text over its
-    length limit, or an accepted refinement that keeps no trigger."""
+    length limit, or an accepted refinement that keeps no trigger; `OffScale` (a FormError)
+    for a whole-number score that is not on `scale`."""
     note = _text(
         _one(fields, "comment" if kind == "rate" else "note", required=False), "the note", MAX_NOTE
     )
     if kind == "rate":
-        raw = _one(fields, "score")
-        if raw not in {str(s) for s in SCORES}:
-            raise FormError(f"the score must be a whole number from 0 to 5 (got {raw[:40]!r})")
-        return Response(kind="rate", rater=rater, item_id=item.item_id, score=int(raw), note=note)
+        return _parse_rate(item, rater, fields, note, scale or PAPER_SCALE)
     if kind == "refine":
         return _parse_refine(item, rater, fields, note)
     if kind == "audit":
@@ -145,6 +151,16 @@ def parse_response(item: ReviewItem, kind: str, rater: str, fields: Fields) -> R
         ]
         return Response(kind="audit", rater=rater, item_id=item.item_id, covered=covered, note=note)
     raise FormError(f"unknown campaign kind {kind!r}")
+
+
+def _parse_rate(item: ReviewItem, rater: str, fields: Fields, note: str, scale: Scale) -> Response:
+    raw = _one(fields, "score")
+    wanted = f"a whole number from {scale.low} to {scale.high}"
+    if re.fullmatch(r"-?[0-9]{1,8}", raw) is None:
+        raise FormError(f"the score must be {wanted} (got {raw[:40]!r})")
+    if int(raw) not in scale.points:
+        raise OffScale(f"{raw} is not on this campaign's {scale.name} scale: give {wanted}")
+    return Response(kind="rate", rater=rater, item_id=item.item_id, score=int(raw), note=note)
 
 
 def _parse_refine(item: ReviewItem, rater: str, fields: Fields, note: str) -> Response:

@@ -1,5 +1,6 @@
-"""What comes out of a campaign: ratings in the release's `score_<rater>.jsonl` format and as
-CSV, ratings for the agreement analysis, and human audit labels for judge calibration."""
+"""What comes out of a campaign: ratings in the release's `score_<rater>.jsonl` format (with a
+`scale.json` naming their scale) and as CSV (with a scale column), ratings for the agreement
+analysis, and human audit labels for judge calibration."""
 
 from __future__ import annotations
 
@@ -8,18 +9,28 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from eibench.atomic import write_text
 from eibench.errors import EIBenchError
 from eibench.review.campaigns import ReviewItem, get_campaign, items, responses
 from eibench.review.names import name_problem
+from eibench.review.scales import SCALE_FILE, Scale
 from eibench.store import Store
 
 
-def ratings(store: Store, campaign: str) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    """(rater -> item id -> score, item id -> emotion) of a rate campaign."""
-    if get_campaign(store, campaign).kind != "rate":
-        raise EIBenchError(f"campaign {campaign!r} is not a rate campaign")
+class CampaignRatings(NamedTuple):
+    """A rate campaign's current scores: rater -> item id -> score, item id -> emotion, and the
+    scale the scores are on."""
+
+    scores: dict[str, dict[str, float]]
+    emotions: dict[str, str]
+    scale: Scale
+
+
+def ratings(store: Store, campaign: str) -> CampaignRatings:
+    """The current scores of a rate campaign, with its items' emotions and its scale."""
+    scale = get_campaign(store, campaign).rating_scale()
     emotions = {i.item_id: i.emotion for i in items(store, campaign)}
     found: dict[str, dict[str, float]] = {}
     for r in responses(store, campaign):
@@ -27,7 +38,7 @@ def ratings(store: Store, campaign: str) -> tuple[dict[str, dict[str, float]], d
             found.setdefault(r.rater, {})[r.item_id] = float(r.score)
     if not found:
         raise EIBenchError(f"campaign {campaign!r} has no ratings yet")
-    return found, emotions
+    return CampaignRatings(found, emotions, scale)
 
 
 def audit_labels(store: Store, campaign: str) -> tuple[dict[str, list[list[bool]]], dict[str, str]]:
@@ -61,7 +72,9 @@ def _inside(out: Path, file_name: str, rater: str) -> Path:
 
 def export_ratings(store: Store, campaign: str, out: Path, fmt: str) -> list[Path]:
     """`release`: one `score_<rater>.jsonl` per rater in `out`, `{image: "score"}` per line in
-    item order; `csv`: one `ratings.csv` with every current response of any campaign kind.
+    item order, and `scale.json` ({"campaign", "scale", "low", "high"}) naming their scale;
+    `csv`: one `ratings.csv` with every current response of any campaign kind (its `scale`
+    column is the rate campaign's scale).
     Nothing is written outside `out`: a rater name that is not a plain file name is refused
     before any file is written."""
     info = get_campaign(store, campaign)
@@ -79,16 +92,19 @@ def export_ratings(store: Store, campaign: str, out: Path, fmt: str) -> list[Pat
                 if i in mine
             ]
             write_text(path, "".join(line + "\n" for line in lines))
-        return list(paths.values())
+        scale_path = out / SCALE_FILE
+        about = {"campaign": campaign, "scale": info.rating_scale().describe()}
+        write_text(scale_path, json.dumps(about, indent=2) + "\n")
+        return [*paths.values(), scale_path]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["campaign", "kind", "rater", "item_id", "image", "emotion", "score",
+    writer.writerow(["campaign", "kind", "rater", "item_id", "image", "emotion", "score", "scale",
                      "covered", "decision", "triggers", "note", "created_at"])  # fmt: skip
     for r in current:
         item = by_id.get(r.item_id)
         writer.writerow([
             campaign, r.kind, r.rater, r.item_id, item.image if item else "",
-            item.emotion if item else "", "" if r.score is None else r.score,
+            item.emotion if item else "", "" if r.score is None else r.score, info.scale or "",
             "" if r.covered is None else "".join("1" if c else "0" for c in r.covered),
             r.decision or "", " | ".join(r.kept_triggers()) if r.triggers else "", r.note,
             r.created_at,

@@ -176,9 +176,19 @@ def _v2_review_tables_of_early_v1_stores(db: sqlite3.Connection) -> None:
     _create(db, _REVIEW_TABLES)
 
 
+def _v3_rate_campaigns_keep_their_0_to_5_scale(db: sqlite3.Connection) -> None:
+    """Version 3: a rate campaign stores its rating scale (new ones default to the paper's
+    1-5). Campaigns made before were rated 0-5: their records say so now."""
+    db.execute(
+        "UPDATE review_campaigns SET record = json_set(record, '$.scale', '0-5') "
+        "WHERE kind = 'rate' AND COALESCE(json_type(record, '$.scale'), 'null') = 'null'"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_every_table_and_no_empty_answers,
     _v2_review_tables_of_early_v1_stores,
+    _v3_rate_campaigns_keep_their_0_to_5_scale,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

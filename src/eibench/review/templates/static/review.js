@@ -1,5 +1,6 @@
 // EIBench review: keyboard shortcuts and image zoom. No data is embedded in scripts; the page
-// itself says which kind of task it is (body[data-kind]).
+// itself says which kind of task it is (body[data-kind]) and, for ratings, which score buttons
+// its scale has (a digit key presses the button with that data-key, if there is one).
 (function () {
   "use strict";
 
@@ -99,7 +100,7 @@
     var key = event.key;
     var done = kind === "audit" && auditKey(key, target);
     if (!done) {
-      if (kind === "rate" && /^[0-5]$/.test(key)) done = press('button[data-key="' + key + '"]');
+      if (kind === "rate" && /^[0-9]$/.test(key)) done = press('button[data-key="' + key + '"]');
       else if (kind === "refine" && key === "a") done = press("#accept");
       else if (kind === "refine" && key === "r") done = press("#reject");
       else if (key === "n") done = follow("next");
