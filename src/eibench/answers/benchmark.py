@@ -12,6 +12,7 @@ from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
+from eibench.profiles import Profile, load_profile
 from eibench.runner.engine import JobRequest
 from eibench.runner.progress import OnProgress
 from eibench.runner.select import select_samples
@@ -33,6 +34,11 @@ class RunRequest(JobRequest):
     captioner: str | None = None
     cfsa_llm: str | None = Field(None, description="cfsa: the text model (default: the model)")
     run: str | None = Field(None, description="run name; default from model, split, setting")
+    profile: str | None = Field(
+        None,
+        description="generation profile: the release's decoding settings, prompt and message "
+        "layout for the model; `params` may then set only the seed",
+    )
     data: Path | None = None
     images: Path | None = None
     workspace: Path | None = None
@@ -53,11 +59,36 @@ class RunRequest(JobRequest):
             parts.append(self.persona)
         if self.text_only:
             parts.append("text-only")
+        if self.profile:
+            parts.append(self.profile)
         return slug("-".join(parts))
 
 
-def _check(request: RunRequest) -> None:
-    """Refuse option combinations that cannot work, before anything is loaded."""
+def _check_profile(request: RunRequest) -> Profile | None:
+    """The request's profile, or None; options that the profile decides are refused."""
+    if request.profile is None:
+        return None
+    profile = load_profile(request.profile)
+    given = [
+        name
+        for name, value in request.params.model_dump(exclude={"seed"}).items()
+        if value != GenerationParams.model_fields[name].default
+    ]
+    if given:
+        raise EIBenchError(
+            f"profile {request.profile} sets the generation parameters; beside it params may "
+            f"set only the seed (drop {', '.join(given)})"
+        )
+    if request.persona != "emotion" or request.text_only:
+        what = "--text-only" if request.text_only else f"--persona {request.persona}"
+        raise EIBenchError(f"profile {request.profile} sets the prompt: drop {what}")
+    profile.presentation(request.split, request.setting)  # the setting must have a prompt
+    return profile
+
+
+def _check(request: RunRequest) -> Profile | None:
+    """Refuse option combinations that cannot work, before anything is loaded; the request's
+    generation profile, if it names one."""
     parse_spec(request.model)
     if request.captioner:
         parse_spec(request.captioner)
@@ -69,6 +100,7 @@ def _check(request: RunRequest) -> None:
         parse_spec(request.cfsa_llm)
     if request.text_only and request.setting == "cfsa":
         raise EIBenchError("--text-only goes with the user, cot and caption settings, not cfsa")
+    return _check_profile(request)
 
 
 def run_benchmark(
@@ -76,7 +108,7 @@ def run_benchmark(
 ) -> tuple[str, Summary]:
     """Answer the chosen samples, resuming whatever the store already has. Returns the run
     name and what this invocation did."""
-    _check(request)
+    profile = _check(request)
     dataset = load_split(resolve_data_dir(request.data), request.split)
     samples = select_samples(
         dataset.samples,
@@ -85,7 +117,13 @@ def run_benchmark(
         subset=request.subset,
         seed=request.subset_seed,
     )
-    setting = Setting(name=request.setting, persona=request.persona, text_only=request.text_only)
+    setting = Setting(
+        name=request.setting,
+        persona=request.persona,
+        text_only=request.text_only,
+        presentation=profile.presentation(request.split, request.setting) if profile else None,
+    )
+    params = profile.generation_params(request.params.seed) if profile else request.params
     captioner_spec = request.captioner or (request.model if setting.needs_caption else None)
     config = RunConfig(
         model=request.model,
@@ -94,7 +132,7 @@ def run_benchmark(
         persona=request.persona,
         text_only=request.text_only,
         captioner=captioner_spec,
-        params=request.params,
+        params=params,
         max_image_side=request.max_image_side,
         prompt_version=setting.prompt_version(),
         dataset=dataset.fingerprint,

@@ -16,7 +16,7 @@ from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.data.schema import Sample
 from eibench.data.triggers import numbered
 from eibench.errors import EIBenchError
-from eibench.models.base import ChatModel, ChatRequest, ModelCallError, Usage
+from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
 from eibench.models.images import image_part
 from eibench.runner.calls import CachedCaller
@@ -78,8 +78,21 @@ class _State:
                 await extra.aclose()
 
 
+def _caption_params(job: Job, captioner: ChatModel) -> GenerationParams:
+    """The run's params, except that a generation profile is the model's, not another
+    captioner's: that one gets eibench's defaults."""
+    params = job.config.params
+    if params.profile is not None and captioner is not job.model:
+        return GenerationParams()
+    return params
+
+
 def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
+    """Captions are shared by the runs of a captioner; under a profile, by its runs only."""
     blob = f"{captioner.spec}\x00{image}\x00{version('captioner')}\x00{job.config.max_image_side}"
+    profile = _caption_params(job, captioner).profile
+    if profile is not None:
+        blob += f"\x00{profile}"
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -102,7 +115,7 @@ async def _write_caption(state: _State, captioner: ChatModel, image: str) -> str
         return stored
     assert job.images is not None
     part = image_part(job.images, image, job.config.max_image_side)
-    request = ChatRequest(messages=caption_messages(part), params=job.config.params)
+    request = ChatRequest(messages=caption_messages(part), params=_caption_params(job, captioner))
     text = clean_text((await state.caller.call(captioner, request)).response.text)
     state.store.put_caption(key, captioner.spec, image, text)
     return text

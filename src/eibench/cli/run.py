@@ -29,6 +29,7 @@ from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import RETRYABLE, GenerationParams
 from eibench.models.registry import ModelOptions
+from eibench.profiles import profile_names
 from eibench.settings.kinds import SettingName
 from eibench.settings.prompts import PersonaName
 from eibench.store import Generation, Store
@@ -98,8 +99,25 @@ def run(
             callback=checked_base_urls,
         ),
     ] = None,
-    temperature: Annotated[float, typer.Option(rich_help_panel=MODEL_PANEL)] = 0.0,
-    max_tokens: Annotated[int, typer.Option(rich_help_panel=MODEL_PANEL)] = 512,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Generation profile: the release's decoding settings, prompt wording and "
+            f"message layout for the model ({', '.join(profile_names())}). It sets "
+            "--temperature, --max-tokens, --top-p and the prompt, so those (and --persona, "
+            "--text-only) are refused beside it; --seed is kept. Recorded as NAME@VERSION.",
+            rich_help_panel=MODEL_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Default 0 (greedy).", rich_help_panel=MODEL_PANEL, show_default=False),
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(help="Default 512.", rich_help_panel=MODEL_PANEL, show_default=False),
+    ] = None,
     top_p: Annotated[
         float | None, typer.Option(rich_help_panel=MODEL_PANEL, show_default=False)
     ] = None,
@@ -175,6 +193,13 @@ def run(
     missing is done (and what failed, with --retry-failed)."""
     from eibench.runner.cost import prices
 
+    sampling = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
+    given = {name: value for name, value in sampling.items() if value is not None}
+    if profile is not None and given:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise EIBenchError(
+            f"--profile {profile} sets the generation parameters: drop {flags} (or --profile)"
+        )
     options = ModelOptions(
         base_urls=base_url or [],
         timeout=timeout,
@@ -192,12 +217,11 @@ def run(
         captioner=captioner,
         cfsa_llm=cfsa_llm,
         run=run_name,
+        profile=profile,
         data=data,
         images=images,
         workspace=workspace,
-        params=GenerationParams(
-            temperature=temperature, max_tokens=max_tokens, top_p=top_p, seed=seed
-        ),
+        params=GenerationParams(**given, seed=seed),
         options=options,
         concurrency=concurrency,
         adaptive=adaptive,

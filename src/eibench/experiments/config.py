@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from eibench.data.schema import Split
 from eibench.errors import DataError, EIBenchError
@@ -19,6 +19,7 @@ from eibench.experiments.yaml_safe import parse_yaml, read_yaml
 from eibench.judges.protocols import ProtocolName
 from eibench.models.base import SamplingParams
 from eibench.models.options import BaseUrl
+from eibench.profiles import PROFILES
 from eibench.settings.kinds import SettingName
 from eibench.validation import describe
 
@@ -31,12 +32,26 @@ worker task and, for an API model, an open connection; far more than any one ser
 Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
+def _profile(name: str | None) -> str | None:
+    return PROFILES.check(name) if name else None
+
+
+ProfileName = Annotated[str | None, AfterValidator(_profile)]
+"""A registered generation profile's name (`eibench.profiles`), or none (also written as an
+empty string, as `${PROFILE:-}` expands when the variable is set empty)."""
+
+
 class GridModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: str = Field(description="model spec: openai:MODEL, anthropic:MODEL, hf:ID, prior")
     label: str | None = Field(None, description="name used in run names (default: the spec)")
     base_url: list[BaseUrl] = Field(default_factory=list)
+    profile: ProfileName = Field(
+        None,
+        description="generation profile: the release's decoding settings and prompts for this "
+        "model (default: the grid's `profile`); of the grid's `params` only the seed applies",
+    )
 
 
 class GridJudge(BaseModel):
@@ -71,7 +86,12 @@ class Grid(BaseModel):
     )
     personas: list[str] = Field(default_factory=lambda: ["emotion"])
     judges: list[GridJudge] = Field(default_factory=lambda: [GridJudge()])
-    params: GridParams = GridParams()
+    profile: ProfileName = Field(
+        None, description="generation profile of every model that names none (--set profile=)"
+    )
+    params: GridParams = Field(
+        default_factory=GridParams, description="sampling of the models without a profile"
+    )
     concurrency: Concurrency = 8
     judge_concurrency: Concurrency = 8
     timeout: float = Field(120.0, gt=0, description="seconds for one model call, all of it")
@@ -102,18 +122,37 @@ def expand_env(value: Any, path: Path) -> Any:
     return value
 
 
+def _step(target: Any, parent: str, part: str, assignment: str) -> tuple[Any, str | int]:
+    """The container (`target`, found at key `parent`) that `part` of an override's key names
+    a slot of, and the slot: a key of a mapping, or an index of a list (`models.0.profile`)."""
+    if isinstance(target, list):
+        if not part.isdigit() or int(part) >= len(target):
+            raise EIBenchError(
+                f"--set {assignment!r}: {part} is not an index of {parent} "
+                f"(a list of {len(target)})"
+            )
+        return target, int(part)
+    if not isinstance(target, dict):
+        raise EIBenchError(f"--set {assignment!r}: {parent} is not a mapping")
+    return target, part
+
+
 def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """`key.sub=value` (the value read as YAML) set into `data`."""
+    """`key.sub=value` (the value read as YAML) set into `data`; a number picks an item of a
+    list (`models.0.profile=llava`)."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
         raise EIBenchError(f"--set {assignment!r}: use KEY=VALUE, e.g. concurrency=32")
-    target = data
+    target: Any = data
     parts = key.split(".")
-    for part in parts[:-1]:
-        target = target.setdefault(part, {})
-        if not isinstance(target, dict):
-            raise EIBenchError(f"--set {assignment!r}: {part} is not a mapping")
-    target[parts[-1]] = parse_yaml(raw, f"--set {assignment!r}", lines=False)
+    for index, part in enumerate(parts):
+        parent = ".".join(parts[:index]) or "the file"
+        container, slot = _step(target, parent, part, assignment)
+        if index == len(parts) - 1:
+            container[slot] = parse_yaml(raw, f"--set {assignment!r}", lines=False)
+        elif isinstance(container, dict) and slot not in container:
+            container[slot] = {}
+        target = container[slot]
 
 
 def bundled(name: str) -> Path:

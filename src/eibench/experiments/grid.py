@@ -25,24 +25,33 @@ class GridSummary:
     problems: list[str] = field(default_factory=list)  # one line per cell that did not finish
 
 
-def run_name(grid: Grid, label: str, split: str, setting: str, persona: str) -> str:
+def run_name(
+    grid: Grid, label: str, split: str, setting: str, persona: str, profile: str | None = None
+) -> str:
     parts = [grid.name, label, split, setting] + ([] if persona == "emotion" else [persona])
-    return slug("-".join(parts))
+    return slug("-".join(parts + ([profile] if profile else [])))
 
 
 def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
-    """(run request, model label) for every cell of the grid, in a stable order."""
+    """(run request, model label) for every cell of the grid, in a stable order. A model with
+    a generation profile takes its sampling from the profile (only the grid's seed applies)."""
     out = []
-    params = GenerationParams(**grid.params.model_dump())
     for split in grid.splits:
         settings = grid.settings if split == "basic" else grid.complex_settings
         for model in grid.models:
             label = model.label or model.spec
+            profile = model.profile or grid.profile
+            params = (
+                GenerationParams(seed=grid.params.seed)
+                if profile
+                else GenerationParams(**grid.params.model_dump())
+            )
             for setting in settings:
                 for persona in grid.personas:
                     request = RunRequest(
                         model=model.spec, split=split, setting=setting, persona=persona,
-                        run=run_name(grid, label, split, setting, persona), data=grid.data,
+                        run=run_name(grid, label, split, setting, persona, profile),
+                        profile=profile, data=grid.data,
                         images=grid.images, workspace=grid.workspace, params=params,
                         options=ModelOptions(base_urls=model.base_url, timeout=grid.timeout),
                         concurrency=grid.concurrency, limit=grid.limit,

@@ -119,7 +119,7 @@ def params(base: GenerationParams) -> GenerationParams:
     """`base`, asking for a reply that matches `SCHEMA` and leaving room for it."""
     update = {
         "json_schema": copy.deepcopy(SCHEMA),
-        "max_tokens": max(base.max_tokens, MIN_MAX_TOKENS),
+        "max_tokens": max(base.max_tokens or MIN_MAX_TOKENS, MIN_MAX_TOKENS),
     }
     return base.model_copy(update=update)
 

@@ -2,7 +2,8 @@
 
 Replicas, retries (none in the SDK) and error mapping come from `eibench.models.sdk`.
 Anthropic has no seed; it is ignored. A JSON schema is asked for in the system prompt.
-Temperature and top_p travel in `extra_body`, which works with the SDK before and after 1.0.
+Temperature and top_p travel in `extra_body`, which works with the SDK before and after 1.0;
+a temperature of None (a generation profile that sets none) is not sent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from eibench.models.base import ChatRequest, ChatResponse, ImagePart, Message, Usage
+from eibench.models.base import (
+    ChatRequest,
+    ChatResponse,
+    GenerationParams,
+    ImagePart,
+    Message,
+    ModelCallError,
+    Usage,
+)
 from eibench.models.sdk import (
     PLACEHOLDER_KEY,
     SDKChat,
@@ -36,22 +45,41 @@ def anthropic_message(message: Message) -> dict[str, Any]:
     return api_message(message, _image_block)
 
 
+def _check_params(params: GenerationParams) -> None:
+    """Refuse what the Messages API cannot take: no token limit (it requires one) and the
+    decoding settings it has no field for."""
+    if params.max_tokens is None:
+        raise ModelCallError("bad_request", "the Anthropic API needs max_tokens")
+    unsupported = [
+        name
+        for name in ("repetition_penalty", "num_beams", "no_repeat_ngram_size")
+        if getattr(params, name) is not None
+    ]
+    if unsupported:
+        raise ModelCallError("bad_request", f"the Anthropic API takes no {', '.join(unsupported)}")
+
+
 def create_kwargs(model: str, request: ChatRequest) -> dict[str, Any]:
-    """The arguments of `messages.create` for `request`: system messages go to `system`."""
+    """The arguments of `messages.create` for `request`: system messages go to `system`; a
+    temperature of None is not sent."""
     params = request.params
+    _check_params(params)
     system = [m.plain_text() for m in request.messages if m.role == "system"]
     if params.json_schema is not None:
         system.append(json_instruction(params.json_schema))
     # anthropic>=1.0 dropped the sampling arguments from `create`; the API still takes them.
-    sampling: dict[str, Any] = {"temperature": params.temperature}
+    sampling: dict[str, Any] = {}
+    if params.temperature is not None:
+        sampling["temperature"] = params.temperature
     if params.top_p is not None:
         sampling["top_p"] = params.top_p
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": [anthropic_message(m) for m in request.messages if m.role != "system"],
         "max_tokens": params.max_tokens,
-        "extra_body": sampling,
     }
+    if sampling:
+        kwargs["extra_body"] = sampling
     system_text = "\n\n".join(s for s in system if s)
     if system_text:
         kwargs["system"] = system_text

@@ -31,6 +31,7 @@ from eibench.models.base import (
     TextPart,
     Usage,
 )
+from eibench.models.decoding import generation_settings
 from eibench.models.options import ModelOptions
 
 if TYPE_CHECKING:
@@ -267,14 +268,11 @@ class HFChat:
         return str(text), images
 
     def _generation_config(self, params: GenerationParams) -> Any:
+        """The model's generation config with `params` applied (see `generation_settings`)."""
         gen = copy.deepcopy(self._model.generation_config)
-        gen.max_new_tokens = params.max_tokens
         gen.pad_token_id = self._tokenizer.pad_token_id
-        if params.temperature > 0:
-            gen.do_sample, gen.temperature = True, params.temperature
-            gen.top_p = params.top_p if params.top_p is not None else 1.0
-        else:
-            gen.do_sample, gen.temperature, gen.top_p, gen.top_k = False, None, None, None
+        for name, value in generation_settings(params).items():
+            setattr(gen, name, value)
         return gen
 
     def _generate(self, requests: list[ChatRequest]) -> list[ChatResponse | ModelCallError]:

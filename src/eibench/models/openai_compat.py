@@ -13,6 +13,7 @@ from typing import Any, get_args
 from eibench.models.base import (
     ChatRequest,
     ChatResponse,
+    GenerationParams,
     ImagePart,
     Message,
     ModelCallError,
@@ -52,11 +53,30 @@ def openai_message(message: Message) -> dict[str, Any]:
 STYLES: tuple[StructuredOutput, ...] = tuple(s for s in get_args(StructuredOutput) if s != "auto")
 
 
+def extra_sampling(params: GenerationParams) -> dict[str, Any]:
+    """The decoding settings that the chat completions API has no field for, as vLLM takes
+    them: top-level fields of the body, where the SDK's `extra_body` puts them.
+
+    `repetition_penalty` as it is; N beams as `use_beam_search` with `n` N (vLLM's beam width;
+    the first choice is the best beam); `no_repeat_ngram_size` under transformers' name,
+    which vLLM does not have: it ignores the field (and logs it), while a server built on
+    transformers can apply it. `do_sample` is not sent: these servers sample exactly when the
+    temperature is above 0."""
+    extra: dict[str, Any] = {}
+    if params.repetition_penalty is not None:
+        extra["repetition_penalty"] = params.repetition_penalty
+    if params.num_beams is not None and params.num_beams > 1:
+        extra["use_beam_search"], extra["n"] = True, params.num_beams
+    if params.no_repeat_ngram_size is not None:
+        extra["no_repeat_ngram_size"] = params.no_repeat_ngram_size
+    return extra
+
+
 def create_kwargs(
     model: str, request: ChatRequest, *, official: bool, style: StructuredOutput = "json_schema"
 ) -> dict[str, Any]:
     """The arguments of `chat.completions.create` for `request`, asking for JSON the `style`
-    way when the request has a schema.
+    way when the request has a schema. A temperature or token limit of None is not sent.
 
     The official API takes `max_completion_tokens` (its newer models refuse `max_tokens`);
     other servers get `max_tokens`, which they all understand."""
@@ -65,12 +85,11 @@ def create_kwargs(
     schema = params.json_schema
     if schema is not None and style == "prompt":
         messages = _with_system(messages, json_instruction(schema))
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "temperature": params.temperature,
-        ("max_completion_tokens" if official else "max_tokens"): params.max_tokens,
-    }
+    kwargs: dict[str, Any] = {"model": model, "messages": messages}
+    if params.temperature is not None:
+        kwargs["temperature"] = params.temperature
+    if params.max_tokens is not None:
+        kwargs["max_completion_tokens" if official else "max_tokens"] = params.max_tokens
     if params.top_p is not None:
         kwargs["top_p"] = params.top_p
     if params.seed is not None:
@@ -84,7 +103,7 @@ def create_kwargs(
         }
     elif schema is not None and style == "json_object":
         kwargs["response_format"] = {"type": "json_object", "schema": schema}
-    return kwargs
+    return {**kwargs, **extra_sampling(params)}
 
 
 def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:

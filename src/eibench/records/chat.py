@@ -80,19 +80,22 @@ class Message(BaseModel):
 
 class SamplingParams(BaseModel):
     """How to sample, as a person chooses it (the CLI's flags, a grid's `params:`), with the
-    bounds a person can get wrong. The defaults are deterministic (temperature 0)."""
+    bounds a person can get wrong. The defaults are deterministic (temperature 0). A
+    temperature or token limit of None is not sent: the server's (or the model's) own
+    default applies, as in the release's scripts that set none."""
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
-    max_tokens: int = Field(512, ge=1)
+    temperature: float | None = Field(0.0, ge=0, allow_inf_nan=False)
+    max_tokens: int | None = Field(512, ge=1)
     top_p: float | None = Field(None, gt=0, le=1)
     seed: int | None = None
 
 
 class GenerationParams(SamplingParams):
-    """Everything that shapes sampling: the person's choices, and a reply schema (which
-    judges set). Out-of-bounds values are one-line `EIBenchError`s."""
+    """Everything that shapes sampling: the person's choices, a reply schema (which judges
+    set), and the decoding settings a generation profile (`eibench.profiles`) carries from the
+    release's scripts. Out-of-bounds values are one-line `EIBenchError`s."""
 
     json_schema: dict[str, Any] | None = Field(
         default=None, description="ask for JSON matching this schema where the backend can"
@@ -104,6 +107,19 @@ class GenerationParams(SamplingParams):
         description="return the N likeliest first tokens with log-probabilities, where the "
         "backend can",
     )
+    do_sample: bool | None = Field(
+        default=None, description="hf: sample (True) or decode greedily / by beams (False)"
+    )
+    repetition_penalty: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    num_beams: int | None = Field(default=None, ge=1, description="beam search with N beams")
+    no_repeat_ngram_size: int | None = Field(
+        default=None, ge=1, description="never repeat an n-gram of this size"
+    )
+    profile: str | None = Field(
+        default=None,
+        description="the generation profile (NAME@VERSION) these params and the request come "
+        "from; under one, what the profile leaves unset is left to the model",
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -114,10 +130,20 @@ class GenerationParams(SamplingParams):
             raise EIBenchError(f"generation params: {describe(exc, cls)}") from None
 
 
+_ADDED_LATER = (
+    "logprobs",
+    "do_sample",
+    "repetition_penalty",
+    "num_beams",
+    "no_repeat_ngram_size",
+    "profile",
+)
+
+
 def _added_at_default(params: GenerationParams) -> set[str]:
     """Parameters added after the cache's first version, left out of the key while unset, so
     that adding one keeps every cached answer."""
-    return {"logprobs"} if params.logprobs is None else set()
+    return {name for name in _ADDED_LATER if getattr(params, name) is None}
 
 
 class ChatRequest(BaseModel):

@@ -5,21 +5,25 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from eibench.data.schema import Sample
-from eibench.models.base import ImagePart, Message, TextPart
+from eibench.models.base import ImagePart, Message, Part, TextPart
 from eibench.settings.kinds import SETTING_KINDS, SETTINGS, SettingKind, SettingName
+from eibench.settings.presentation import Presentation
 from eibench.settings.prompts import persona_prefix, render
 
 __all__ = ["SETTINGS", "Setting", "SettingName", "caption_messages"]
 
 
 class Setting(BaseModel):
-    """A registered setting (user, cot, caption, cfsa; see `kinds`) and its persona."""
+    """A registered setting (user, cot, caption, cfsa; see `kinds`) and its persona; with a
+    generation profile's `presentation`, the profile's prompt and message layout instead of
+    eibench's templates."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str = "user"
     persona: str = "emotion"
     text_only: bool = False
+    presentation: Presentation | None = None
 
     @field_validator("name")
     @classmethod
@@ -42,10 +46,16 @@ class Setting(BaseModel):
         return [*self.kind.templates(self.text_only), f"persona/{self.persona}"]
 
     def prompt_version(self) -> str:
+        if self.presentation is not None:
+            return self.presentation.version()
         return self.kind.prompt_version(self.templates())
 
     def prompt(self, sample: Sample, caption: str | None = None) -> str:
         """The user prompt text for `sample`."""
+        if self.presentation is not None:
+            if self.needs_caption and caption is None:
+                raise ValueError("the caption setting needs the image's caption")
+            return self.presentation.prompt(sample.question, caption)
         values = {"persona": persona_prefix(self.persona), "question": sample.question}
         return self.kind.prompt(values, caption, self.text_only)
 
@@ -53,10 +63,12 @@ class Setting(BaseModel):
         self, sample: Sample, image: ImagePart | None, caption: str | None = None
     ) -> list[Message]:
         """One user message: the image (unless text-only or absent) and the prompt."""
-        parts: list[ImagePart | TextPart] = []
-        if image is not None and self.sends_image:
-            parts.append(image)
-        parts.append(TextPart(text=self.prompt(sample, caption)))
+        shown = image if self.sends_image else None
+        text = self.prompt(sample, caption)
+        if self.presentation is not None:
+            return [Message(role="user", content=self.presentation.parts(shown, text))]
+        parts: list[Part] = [] if shown is None else [shown]
+        parts.append(TextPart(text=text))
         return [Message(role="user", content=parts)]
 
 
