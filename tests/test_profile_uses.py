@@ -132,6 +132,10 @@ def test_eval_answers_with_the_profile_set_on_the_command_line(
     with Store.open(tmp_path / "ws") as store:
         profiles = {info.config.params.profile for info in store.runs()}
     assert profiles == {"llava@1", "otter@1"}
+    shown = invoke(capsys, "report", "--format", "md", "--data", str(release_dir), "--workspace",
+                   str(tmp_path / "ws"))  # fmt: skip
+    assert shown.code == 0, shown.err  # the report says which rows ran under which profile
+    assert "[profile llava@1]" in shown.out and "[profile otter@1]" in shown.out
 
 
 def test_the_hf_backend_generates_with_what_the_profile_sets(

@@ -41,6 +41,7 @@ class Cell(BaseModel):
     run: str = ""
     published: bool = Field(False, description="a figure from the paper, not measured here")
     rules: str = Field("honest", description="the scoring rule set the mean was computed under")
+    profile: str = Field("", description="the generation profile (NAME@VERSION) of the run")
     release_judging: bool = Field(
         False, description="judged as the release's scripts did (`judge --paper-sampling`)"
     )
@@ -150,7 +151,7 @@ def collect(
                             category=category, protocol=score.protocol, judge=score.judge,
                             estimate=row.recall.estimate, low=row.recall.low,
                             high=row.recall.high, n=row.n_scored, run=name,
-                            rules=score.policy.rules,
+                            rules=score.policy.rules, profile=config.params.profile or "",
                             release_judging=release_judging[(score.judge, score.protocol)],
                         )
                     )  # fmt: skip

@@ -121,7 +121,9 @@ def _table(
                 and lead.estimate is not None
                 and lead.estimate == best.get((setting, column))
             )
+        profile = next((c.profile for c in found.values() if c.profile), "")
         label = f"{model} (published)" if published else model
+        label += f" [profile {profile}]" if profile else ""
         rows.append(
             TableRow(block=setting, label=label, cells=texts, bold=bold, published=published)
         )
