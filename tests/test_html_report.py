@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +16,22 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
+from eibench.data.categories import BASIC_COLUMNS
 from eibench.errors import EIBenchError
-from eibench.report.data import ReportData, SampleView, TableRow, TableView, TriggerView
+from eibench.report.data import (
+    AgreementPair,
+    Cell,
+    ReportData,
+    SampleView,
+    TableRow,
+    TableView,
+    TriggerView,
+    VerdictView,
+)
+from eibench.report.figures import Drawn
 from eibench.report.html import PAGE_SIZE, render_html, sample_payload, write_html
+from eibench.report.render import render_report
+from eibench.report.tables import build_tables
 from tests.browser import WatchedPage, chromium_fixture, open_page  # noqa: F401 (fixture)
 
 if TYPE_CHECKING:
@@ -76,7 +90,30 @@ def evil_sample() -> SampleView:
     )  # fmt: skip
 
 
-SAMPLES = [plain_sample(i) for i in range(N_PLAIN)] + [evil_sample()]
+def judged_thrice_sample() -> SampleView:
+    """Sample s0000 again, answered by another run and judged by three judgings: one marks
+    each trigger, one gives a count only, one could not be read."""
+    return SampleView(
+        run="run-panel", model="model-a", setting=SETTINGS[0], split="basic", sample_id="s0000",
+        image="img/0000.jpg", category="Happy", question="Why does the person feel this way? (0)",
+        answer="She smiles at the cake her friends baked.", status="ok",
+        judge="semantic:minilm", protocol="semantic", recall=0.5,
+        triggers=[
+            TriggerView(text="a birthday cake", covered=True, evidence="the cake"),
+            TriggerView(text="friends around her", covered=False),
+        ],
+        verdicts=[
+            VerdictView(judge="semantic:minilm", protocol="semantic", status="ok", recall=0.5,
+                        covered=[True, False]),
+            VerdictView(judge="openai:llama3", protocol="paper-llama3", status="ok", recall=1.0),
+            VerdictView(judge="openai:gpt", protocol="triggers", status="judge_unparsed"),
+        ],
+    )  # fmt: skip
+
+
+SAMPLES = [plain_sample(i) for i in range(N_PLAIN)] + [judged_thrice_sample(), evil_sample()]
+N_RUNS = len({s.run for s in SAMPLES})
+N_DISTINCT = N_PLAIN + 1  # the thrice-judged sample is s0000 again, in another run
 
 
 def table() -> TableView:
@@ -107,15 +144,25 @@ def report() -> ReportData:
     return ReportData(samples=SAMPLES, manifest=manifest)
 
 
-def plots(folder: Path) -> list[Path]:
-    svg = folder / "recall_by_category.svg"
-    svg.write_text(
+def write_png(path: Path, colour: tuple[int, int, int] = (0, 90, 200)) -> Path:
+    path.write_bytes(base64.b64decode(png_uri(colour).split(",", 1)[1]))
+    return path
+
+
+def write_svg(path: Path) -> Path:
+    path.write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
         '<rect width="40" height="20" fill="teal"/></svg>'
     )
-    png = folder / "cost_vs_recall.png"
-    png.write_bytes(base64.b64decode(png_uri((0, 90, 200)).split(",", 1)[1]))
-    return [svg, png]
+    return path
+
+
+def plots(folder: Path) -> list[Path]:
+    """Two figures in three files: recall_by_category in PNG and SVG (as `--plots` writes
+    them), cost_vs_recall in PNG only."""
+    svg = write_svg(folder / "recall_by_category.svg")
+    twin = write_png(folder / "recall_by_category.png", (10, 200, 10))
+    return [twin, svg, write_png(folder / "cost_vs_recall.png")]
 
 
 class Tags(HTMLParser):
@@ -225,6 +272,103 @@ def test_plots_are_embedded_and_unknown_types_refused(page_html: str, tmp_path: 
         render_html(ReportData(), [], [tmp_path / "plot.pdf"])
 
 
+def test_a_figure_in_two_formats_is_embedded_once_as_svg(page_html: str) -> None:
+    figures = re.findall(r'<figure class="plot">\s*<img src="data:([^;]+);', page_html)
+    assert figures == ["image/svg+xml", "image/png"], "one image per figure, the SVG preferred"
+    assert page_html.count("<figcaption>recall by category</figcaption>") == 1
+
+
+def test_a_drawn_figure_is_shown_once_under_its_caption(tmp_path: Path) -> None:
+    png = write_png(tmp_path / "judge_agreement_run-a_x_vs_y.png")
+    svg = write_svg(tmp_path / "judge_agreement_run-a_x_vs_y.svg")
+    caption = "How two judgings score the same 8 answers of run run-a <b>bold</b>."
+    html = render_html(ReportData(), [], [Drawn(caption, (png, svg))])
+    assert html.count("<img ") == 1 and 'src="data:image/svg+xml;base64,' in html
+    assert "<figcaption>How two judgings score the same 8 answers of run run-a &lt;b&gt;" in html
+    assert "judge agreement" not in html and "judge_agreement" not in html
+
+
+def _cells(low: float | None = 0.4, high: float | None = 0.6) -> list[Cell]:
+    return [
+        Cell(
+            model="model-a", setting=SETTINGS[0], split="basic", category=category,
+            protocol="semantic", judge="semantic:minilm", estimate=0.5, low=low, high=high,
+            n=40, run="run-a",
+        )
+        for category in BASIC_COLUMNS
+    ]  # fmt: skip
+
+
+def test_html_tables_show_intervals_and_n_as_terminal_ci_tables_do() -> None:
+    html = render_report(ReportData(cells=_cells()), "html")  # no ci=True, as quickstart asks
+    [terminal] = build_tables(ReportData(cells=_cells()), ci=True)  # what `--ci` prints
+    shown = terminal.rows[0].cells
+    assert len(shown) == len(BASIC_COLUMNS) and all("40.00" in c and "n=40" in c for c in shown)
+    assert re.findall(r"<td><strong>([^<]*)</strong></td>", html) == [escape(c) for c in shown]
+    assert "mean per-sample recall in % [95% interval] n=samples scored" in html
+    assert "40.00" not in render_report(ReportData(cells=_cells()), "md"), "md still asks --ci"
+    bare = render_report(ReportData(cells=_cells(None, None)), "html")
+    assert "<strong>50.00</strong>" in bare and "[95% interval]" not in bare
+
+
+def test_report_plots_dir_embeds_each_plot_once_with_a_sentence_caption(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib.figure")
+    pair = AgreementPair(
+        run="run-a", judging_a="semantic:minilm (semantic)", judging_b="openai:llama3 (paper)",
+        a=[0.0, 0.5, 1.0, 1.0], b=[0.0, 1.0, 1.0, 0.5],
+    )  # fmt: skip
+    data = ReportData(cells=_cells(), agreement=[pair])
+    html = render_report(data, "html", plots_dir=tmp_path / "plots")
+    stems = {f.stem for f in (tmp_path / "plots").iterdir()}
+    assert {f.suffix for f in (tmp_path / "plots").iterdir()} == {".png", ".svg"}
+    assert html.count('<figure class="plot">') == len(stems) == 3
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", html)
+    assert len(captions) == 3
+    for caption in captions:
+        assert caption.endswith(".") and "_" not in caption and len(caption.split()) > 10
+        assert caption.split(" ")[0] not in {"recall", "judge"}, "not a file name"
+    assert any("run-a" in c and "semantic:minilm (semantic)" in c for c in captions)
+    assert any("each emotion category" in c and "semantic protocol" in c for c in captions)
+
+
+def test_header_counts_runs_distinct_samples_and_answers_apart(page_html: str) -> None:
+    assert f'<span id="n-runs">Runs: {N_RUNS}</span>' in page_html
+    assert f'<span id="n-samples">Samples: {N_DISTINCT} distinct</span>' in page_html
+    assert f'<span id="n-answers">Answers: {len(SAMPLES)}</span>' in page_html
+    assert len(SAMPLES) == N_DISTINCT + 1
+
+
+def category_options(html: str) -> list[str]:
+    select = html.split('<select id="f-category">', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)">', select)
+
+
+def test_category_filter_offers_the_tables_categories_in_their_order() -> None:
+    complex_ = plain_sample(1).model_copy(update={"category": "Complex", "split": "complex"})
+    angry = plain_sample(1)
+    assert angry.category == "Angry"
+    both = category_options(render_html(ReportData(samples=[complex_, angry]), [], []))
+    assert both == ["", "Happy", "Angry", "Sadness", "Excitement", "Complex"]
+    assert category_options(render_html(ReportData(samples=[complex_]), [], [])) == [
+        "",
+        "Complex",
+    ]
+
+
+def test_every_judging_travels_with_the_sample() -> None:
+    rows = json.loads(sample_payload([judged_thrice_sample(), plain_sample(3)]))["samples"]
+    assert [(v["protocol"], v["recall"], v["covered"]) for v in rows[0]["verdicts"]] == [
+        ("semantic", 0.5, [True, False]),
+        ("paper-llama3", 1.0, None),
+        ("triggers", None, None),
+    ]
+    # a view that names only its lead judging has that one verdict, marks from its triggers
+    assert rows[1]["verdicts"] == [
+        {"judge": "judge-x", "protocol": "structured", "status": "ok", "recall": 0.75,
+         "covered": [False, True, False]}
+    ]  # fmt: skip
+
+
 def test_title_is_escaped_and_empty_report_renders() -> None:
     html = render_html(ReportData(), [], [], title="<i>x</i> & y")
     assert "<title>&lt;i&gt;x&lt;/i&gt; &amp; y</title>" in html
@@ -277,6 +421,8 @@ def texts(w: WatchedPage, selector: str) -> list[str]:
 def test_page_loads_clean_with_the_first_page_of_cards(watched: WatchedPage) -> None:
     assert counts(watched) == (len(SAMPLES), PAGE_SIZE, PAGE_SIZE)
     assert watched.page.evaluate("document.querySelectorAll('.plot img').length") == 2
+    total = watched.page.text_content("#count") or ""
+    assert f"{len(SAMPLES)} in total ({N_DISTINCT} distinct samples)" in total
     watched.assert_clean()
 
 
@@ -363,3 +509,36 @@ def test_show_more_renders_past_the_cap(watched: WatchedPage) -> None:
     assert counts(watched) == (len(SAMPLES), len(SAMPLES), len(SAMPLES))
     assert page.is_hidden("#more")
     assert texts(watched, "#cards .card .ids")[-1].startswith("evil ·")
+
+
+def test_cards_label_the_answer_and_the_triggers_and_explain_the_marks(
+    watched: WatchedPage,
+) -> None:
+    page = watched.page
+    page.fill("#f-search", "token-0005")
+    assert counts(watched) == (1, 1, 1)
+    assert texts(watched, "#cards .card h3") == ["Answer", "Ground-truth triggers", "Verdict"]
+    key = page.text_content("#cards .key") or ""
+    assert "✓ covered by the answer" in key and "✗ missed" in key and "\u2013 not marked" in key
+    assert "marks of judge-x (structured)" in key
+    titles = page.eval_on_selector_all("#cards .triggers .mark", "ms => ms.map(m => m.title)")
+    assert titles == ["missed", "missed", "missed"]
+
+
+def test_a_card_shows_every_judgings_verdict(watched: WatchedPage) -> None:
+    page = watched.page
+    page.fill("#f-search", "cake her friends")
+    assert counts(watched) == (1, 1, 1)
+    assert texts(watched, "#cards .card h3")[-1] == "Verdicts (3)"
+    assert texts(watched, "#cards .verdicts th") == [
+        "Judge", "Protocol", "Recall", "Status", "Per-trigger marks"
+    ]  # fmt: skip
+    assert texts(watched, "#cards .v-judge") == ["semantic:minilm", "openai:llama3", "openai:gpt"]
+    assert texts(watched, "#cards .v-protocol") == ["semantic", "paper-llama3", "triggers"]
+    assert texts(watched, "#cards .v-recall") == ["50%", "100%", "unscored"]
+    assert texts(watched, "#cards .v-status") == ["ok", "ok", "judge_unparsed"]
+    assert texts(watched, "#cards .v-marks") == [
+        "1✓2✗", "no per-trigger marks", "no per-trigger marks"
+    ]  # fmt: skip
+    assert texts(watched, "#cards .triggers .mark") == ["✓", "✗"]
+    assert texts(watched, "#cards .evidence") == ["the cake"]

@@ -7,6 +7,7 @@ import math
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from eibench.errors import EIBenchError
 from eibench.metrics.agreement import pearson
 from eibench.report.data import AgreementPair, Cell, CostPoint, ReportData
 from eibench.report.plots import (
+    draw_plots,
     make_plots,
     plot_agreement,
     plot_categories,
@@ -271,3 +273,61 @@ def test_missing_matplotlib_is_a_clear_error(out: Path, monkeypatch: pytest.Monk
     with pytest.raises(EIBenchError, match=r"pip install 'eibench\[report\]'"):
         plot_settings(_cells(), out, ["png"])
     assert make_plots(ReportData(), out) == []  # nothing to draw needs no matplotlib
+
+
+def test_each_figure_has_a_sentence_caption_and_its_files(out: Path) -> None:
+    drawn = draw_plots(_report(), out)
+    assert [p.name for d in drawn for p in d.files] == [
+        p.name for p in make_plots(_report(), out / "again")
+    ]
+    for d in drawn:
+        assert {p.suffix for p in d.files} == {".png", ".svg"}
+        assert len({p.stem for p in d.files}) == 1, "one figure, one picture in each format"
+        assert d.caption.endswith(".") and d.caption[0].isupper()
+        assert "_" not in d.caption and d.files[0].stem not in d.caption
+    captions = [d.caption for d in drawn]
+    assert captions[0] == (
+        "Mean per-sample recall on each emotion category of the basic split, one bar per model "
+        "and setting, with 95% intervals; judged by judge-paper-llama3 under the paper-llama3 "
+        "protocol."
+    )
+    assert captions[2].startswith("Overall recall on the basic split of each model under each")
+    assert captions[4] == (
+        "Each run's overall recall against its cost in US dollars, coloured by setting; scored "
+        "under the paper-llama3 protocol."
+    )
+    r = pearson(_report().agreement[0].a, _report().agreement[0].b)
+    assert captions[6] == (
+        "How two judgings score the same 5 answers of run run-0-0: each bubble places a "
+        "sample's recall by judge-a (paper-llama3) (across) against its recall by judge-b "
+        f"(paper-chatgpt) (up), its area counting the samples there; bubbles on the dashed "
+        f"diagonal are samples the two agree on (Pearson r = {r:.3f})."
+    )
+    [tokens] = draw_plots(ReportData(costs=_costs(money=False)[:1]), out / "tokens", ["svg"])
+    assert "against the tokens it used (input + output)" in tokens.caption
+
+
+def test_no_legend_covers_the_plotting_area(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eibench.report.figures import save as real_save
+
+    checked: list[str] = []
+
+    def save(fig: Any, out_dir: Path, stem: str, formats: Any) -> list[Path]:
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            assert legend is not None, stem
+            area = ax.get_window_extent(renderer)
+            box = legend.get_window_extent(renderer)
+            assert box.x0 >= area.x1 or box.x1 <= area.x0 or box.y0 >= area.y1, stem
+            checked.append(stem)
+        return real_save(fig, out_dir, stem, formats)
+
+    monkeypatch.setattr("eibench.report.plots.save", save)
+    crowded = AgreementPair(
+        run="run-0-0", judging_a="a (p)", judging_b="b (p)",
+        a=[0.0] * 30 + [1.0] * 30 + [0.5] * 3, b=[1.0] * 30 + [1.0] * 30 + [0.0] * 3,
+    )  # fmt: skip
+    report = _report().model_copy(update={"agreement": [*_report().agreement, crowded]})
+    make_plots(report, out, ["png"])
+    assert len(checked) == 8 and sum(s.startswith("judge_agreement") for s in checked) == 2

@@ -64,7 +64,7 @@ def test_paper_protocols_share_a_table_with_a_slash_b_cells() -> None:
 
 def test_ci_adds_interval_and_n() -> None:
     (table, *_) = build_tables(report(), ci=True)
-    assert table.rows[0].cells[0] == "50.00 [45.00-55.00] n=100/40.00 [35.00-45.00] n=100"
+    assert table.rows[0].cells[0] == "50.00 [45.00, 55.00] n=100/40.00 [35.00, 45.00] n=100"
 
 
 def test_published_rows_are_marked_and_never_bold() -> None:

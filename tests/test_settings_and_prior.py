@@ -115,6 +115,13 @@ def test_stratified_subset_is_seeded_and_proportional(basic) -> None:
     assert [s.id for s in a] == sorted((s.id for s in a), key=order.index)
 
 
+def test_a_small_stratified_subset_still_has_every_emotion(basic) -> None:
+    # quotas for 5: 2.23 excited, 1.43 sad, 1.06 angry, 0.28 happy: happy gets its one place
+    counts = Counter(s.emotion for s in stratified_subset(basic, 5, seed=0))
+    assert counts == {"excited": 2, "sad": 1, "angry": 1, "happy": 1}
+    assert len(stratified_subset(basic, 3, seed=0)) == 3  # fewer places than emotions
+
+
 def test_select_samples_by_ids_and_limit(basic) -> None:
     ids = [basic[5].id, basic[2].id]
     assert [s.id for s in select_samples(basic, sample_ids=ids)] == [basic[2].id, basic[5].id]

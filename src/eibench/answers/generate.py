@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
+from eibench.data.images import resolve_image
 from eibench.data.schema import Sample
 from eibench.data.triggers import numbered
 from eibench.errors import EIBenchError
 from eibench.models.base import ChatModel, ChatRequest, GenerationParams, ModelCallError, Usage
 from eibench.models.clean import clean_text
+from eibench.models.endpoint import cache_identity
 from eibench.models.images import image_part
 from eibench.runner.calls import CachedCaller
 from eibench.runner.engine import JobOptions, Outcome, StageRun, Tally, run_stage
@@ -88,8 +90,10 @@ def _caption_params(job: Job, captioner: ChatModel) -> GenerationParams:
 
 
 def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
-    """Captions are shared by the runs of a captioner; under a profile, by its runs only."""
-    blob = f"{captioner.spec}\x00{image}\x00{version('captioner')}\x00{job.config.max_image_side}"
+    """Captions are shared by the runs of a captioner (at one endpoint, as the call cache
+    keys it); under a profile, by its runs only."""
+    who = cache_identity(captioner)
+    blob = f"{who}\x00{image}\x00{version('captioner')}\x00{job.config.max_image_side}"
     profile = _caption_params(job, captioner).profile
     if profile is not None:
         blob += f"\x00{profile}"
@@ -98,6 +102,33 @@ def _caption_key(job: Job, captioner: ChatModel, image: str) -> str:
 
 def _needs_images(job: Job) -> bool:
     return job.model.spec != "prior" and (job.setting.sends_image or job.setting.needs_caption)
+
+
+_FIRST_IMAGES = 5
+
+
+def check_images(job: Job, remaining: list[Sample]) -> None:
+    """Pre-flight for a job that sends images: the image root is a folder that holds at least
+    one of the first images to do. (One missing image fails its sample; a root holding none
+    of them is the wrong folder, and would fail every sample.)"""
+    if not remaining or not _needs_images(job):
+        return
+    root = job.images
+    assert root is not None
+    if not root.is_dir():
+        raise EIBenchError(f"--images {root}: {'not a' if root.exists() else 'no such'} folder")
+    first = list(dict.fromkeys(s.image for s in remaining[:_FIRST_IMAGES]))
+    for key in first:
+        try:
+            if resolve_image(root, key).is_file():
+                return
+        except EIBenchError:
+            continue
+    raise EIBenchError(
+        f"--images {root} holds none of the first {len(first)} image(s) to do (such as "
+        f"{root / first[0]}): point --images at the folder that holds the release's image "
+        "keys (EmoSet-118k/..., CAER-S/...)"
+    )
 
 
 async def _caption(state: _State, captioner: ChatModel, image: str) -> str:
@@ -235,10 +266,18 @@ def generate(job: Job, store: Store, on_progress: OnProgress | None = None) -> S
         )
     job.options.check()
     with writer_lock(store.workspace, "run", job.run):
-        store.ensure_run(job.run, job.config)
+        if store.run_config(job.run) is not None:
+            store.ensure_run(job.run, job.config)  # a different configuration: refused first
         remaining = todo(job, store)
+        check_images(job, remaining)
         tally = Tally(selected=len(job.samples), skipped=len(job.samples) - len(remaining))
-        work = StageRun(job.run, remaining, lambda caller: _stage(job, store, caller))
+        work = StageRun(
+            job.run,
+            remaining,
+            lambda caller: _stage(job, store, caller),
+            models=[m for m in (job.model, job.captioner, job.cfsa_llm) if m is not None],
+            start=lambda: store.ensure_run(job.run, job.config),  # once the pre-flight passed
+        )
         run_stage(work, store, job.options, tally, on_progress)
     statuses = store.statuses(job.run)
     tally.failed_total = sum(statuses.get(s.id) == "failed" for s in job.samples)

@@ -18,7 +18,7 @@ from eibench.data.files import iter_jsonl, read_text, split_lines
 from eibench.data.images import ImageError, key_problem
 from eibench.data.schema import emotion_of
 from eibench.errors import DataError, EIBenchError
-from eibench.models.base import GenerationParams
+from eibench.models.base import ChatModel, GenerationParams
 from eibench.models.registry import ModelOptions, load_model, parse_spec
 from eibench.records.annotation import Annotation, annotation_id
 from eibench.runner.calls import CachedCaller
@@ -154,16 +154,22 @@ def annotate(request: AnnotateRequest, on_progress: OnProgress | None = None) ->
         ]  # fmt: skip
         summary = Tally(selected=len(items), skipped=len(items) - len(todo))
         if todo:
+            vlm = load_model(request.vlm, request.vlm_options)
+            same = request.llm == request.vlm
+            llm = vlm if same else load_model(request.llm, request.llm_options)
             work = StageRun(
-                f"annotate {request.batch}", todo, lambda caller: _stage(request, store, caller)
+                f"annotate {request.batch}",
+                todo,
+                lambda caller: _stage(request, store, caller, vlm, llm),
+                models=[vlm, llm],
             )
             run_stage(work, store, request.job_options(request.timeout), summary, on_progress)
     return summary
 
 
-def _stage(request: AnnotateRequest, store: Store, caller: CachedCaller) -> _Annotating:
-    vlm = load_model(request.vlm, request.vlm_options)
-    llm = vlm if request.llm == request.vlm else load_model(request.llm, request.llm_options)
+def _stage(
+    request: AnnotateRequest, store: Store, caller: CachedCaller, vlm: ChatModel, llm: ChatModel
+) -> _Annotating:
     encoder = None
     if request.encoder:
         from eibench.embed import load_encoder

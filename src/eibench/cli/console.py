@@ -3,7 +3,8 @@ rich progress bar that renders the library's progress updates."""
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +19,18 @@ from eibench.runner.progress import ProgressUpdate
 
 out = Console()
 err = Console(stderr=True)
+
+
+def print_uncut(renderable: RenderableType, console: Console = out) -> None:
+    """Print `renderable` (a table) at its natural width, wider than the terminal or a pipe's
+    80 columns where it must be, so that no name or interval in it is ever cut."""
+    natural = Measurement.get(console, console.options.update(width=10_000), renderable).maximum
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(renderable, crop=False)
+    finally:
+        console.width = width
 
 
 def status_line(update: ProgressUpdate) -> str:

@@ -22,6 +22,7 @@ DataOption = Annotated[
         show_default=False,
     ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ImagesOption = Annotated[
     Path | None,
     typer.Option(

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from eibench.atomic import write_text
-from eibench.cli.console import ProgressBar, err, out
+from eibench.cli.console import ProgressBar, err, out, print_uncut
 from eibench.cli.options import (
     RUNNER_PANEL,
     DataOption,
@@ -50,7 +50,12 @@ class FormatChoice(str, Enum):
 def report(
     runs: Annotated[
         list[str] | None,
-        typer.Option("--runs", help="Runs to report (repeat); default --all.", show_default=False),
+        typer.Option(
+            "--runs",
+            "--run",
+            help="Runs to report (--runs A B, or repeat the flag); default --all.",
+            show_default=False,
+        ),
     ] = None,
     all_runs: Annotated[
         bool, typer.Option("--all", help="Every judged run in the store (the default).")
@@ -113,7 +118,7 @@ def report(
         list(runs or []), data=data, workspace=workspace, images=images,
         samples=chosen == "html", policy=policy,
     )  # fmt: skip
-    if plots is not None:
+    if plots is not None and chosen != "html":  # the HTML report draws them itself
         from eibench.report.plots import make_plots
 
         written = make_plots(report_data, plots)
@@ -146,7 +151,7 @@ def _print_ledger(
         for r in cells:
             moves = [_points(r.moves[step], signed=True) for step in RELEASE_STEPS]
             table.add_row(r.category, _points(r.honest), *moves, _points(r.release))
-        out.print(table)
+        print_uncut(table)
     for step, what in RELEASE_STEPS.items():
         err.print(f"  {STEP_HEADS[step]}: {step}, {escape(what)}")
 
@@ -174,7 +179,7 @@ def _emit(
 
     if fmt is None:
         for view in build_tables(report_data, with_paper=with_paper, ci=ci):
-            out.print(rich_table(view))
+            print_uncut(rich_table(view))
         return
     text = render_report(report_data, fmt, with_paper=with_paper, ci=ci, plots_dir=plots)  # type: ignore[arg-type]
     if fmt == "html" and out_path is None:
@@ -239,7 +244,8 @@ def quickstart(
     limit: Annotated[
         int | None,
         typer.Option(
-            help="Only the first N samples of each split, for a quick look.",
+            help="Only a seeded sample of N of each split, stratified by emotion so that "
+            "every category has a figure, for a quick look.",
             min=1,
             show_default=False,
         ),
@@ -248,7 +254,7 @@ def quickstart(
     """The whole job on the embedded defaults, offline: the `prior` baseline answers the basic
     and complex splits, the `semantic` judge scores them, the tables are printed and
     report.html is written."""
-    grid = load_grid(bundled("quickstart"), [f"limit={limit}"] if limit else None)
+    grid = load_grid(bundled("quickstart"), [f"subset={limit}"] if limit else None)
     _run_grid(grid, None, None, data, None, workspace, out_path, ScorePolicy())
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
 from eibench.errors import EIBenchError
+from eibench.judges.protocols import ProtocolName
 from eibench.review.campaigns import Kind
 from eibench.store import Store
 from eibench.store.db import default_workspace
@@ -32,7 +33,12 @@ review_app = typer.Typer(
 
 
 BaseUrlOption = Annotated[
-    str, typer.Option(help="Where `eibench review serve` will be reached, for the links.")
+    str,
+    typer.Option(
+        "--link-url",
+        "--base-url",  # the old spelling, kept for scripts
+        help="Where `eibench review serve` will be reached, for the login links.",
+    ),
 ]
 
 
@@ -65,7 +71,12 @@ CreateScaleOption = Annotated[
 
 
 def _new_campaign(
-    kind: Kind, source: str, raters: str, name: str | None, stratify: str | None, scale: str | None
+    kind: Kind,
+    source: str,
+    raters: list[str],
+    name: str | None,
+    stratify: str | None,
+    scale: str | None,
 ) -> Campaign:
     """The campaign `review create` would make, its options checked before anything is read or
     written (a rate campaign's scale defaults to the paper's 1-5)."""
@@ -78,7 +89,7 @@ def _new_campaign(
     if scale is not None and kind != "rate":
         raise EIBenchError(f"--scale is for rate campaigns, not {kind} ones")
     chosen = get_scale(scale or DEFAULT_SCALE).name if kind == "rate" else None
-    names = [r.strip() for r in raters.split(",")]
+    names = [r.strip() for given in raters for r in given.split(",")]
     campaign_name = name if name is not None else f"{kind}-{source.replace(':', '-')}"
     check_name(campaign_name, "campaign")
     for rater in names:
@@ -99,7 +110,14 @@ def create(
         str,
         typer.Option("--from", help="basic, complex, annotations[:BATCH] or run:NAME."),
     ],
-    raters: Annotated[str, typer.Option(help="Rater names, comma-separated: r1,r2,r3.")],
+    raters: Annotated[
+        list[str],
+        typer.Option(
+            "--rater",
+            "--raters",
+            help="A rater's name (repeat: --rater r1 --rater r2; r1,r2 works too).",
+        ),
+    ],
     name: Annotated[
         str | None, typer.Option(help="Campaign name (default: kind-source).", show_default=False)
     ] = None,
@@ -175,7 +193,7 @@ def links(
     again, stop = reissue or [], revoke or []
     if both := sorted(set(again) & set(stop)):
         raise EIBenchError(f"{', '.join(both)}: choose --reissue or --revoke, not both")
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         if stop:
             revoke_links(store, campaign, stop)
             err.print(f"revoked {escape(', '.join(stop))}: their links and sessions stop working")
@@ -260,7 +278,7 @@ def agreement(
     elif campaign:
         if scale is not None:
             raise EIBenchError("--scale is for --from-files: a campaign's scale is stored with it")
-        with Store.open(workspace) as store:
+        with Store.open(workspace, create=False) as store:
             stored = ratings(store, campaign)
         emotions = stored.emotions
         report = rating_report(stored.scores, lambda key: emotions[key], seed=seed,
@@ -319,7 +337,7 @@ def export(
     """Write a campaign's responses."""
     from eibench.review.outputs import export_ratings
 
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         written = export_ratings(store, campaign, out_dir, fmt.value)
     for path in written:
         err.print(f"wrote {escape(str(path))}")
@@ -331,7 +349,10 @@ def calibrate(
     judge: Annotated[
         str | None, typer.Option(help="Judge as stored (see `eibench score`).", show_default=False)
     ] = None,
-    protocol: Annotated[str | None, typer.Option(help="Protocol.", show_default=False)] = None,
+    protocol: Annotated[
+        ProtocolName | None,
+        typer.Option(help="The judging's protocol (when the run has several).", show_default=False),
+    ] = None,
     save: Annotated[
         str | None,
         typer.Option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -27,9 +26,10 @@ from eibench.cli.options import (
 )
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
-from eibench.models.base import RETRYABLE, GenerationParams
+from eibench.models.base import GenerationParams
 from eibench.models.registry import ModelOptions
 from eibench.profiles import profile_names
+from eibench.runner.failures import group_failures
 from eibench.settings.kinds import SettingName
 from eibench.settings.prompts import PersonaName
 from eibench.store import Generation, Store
@@ -97,6 +97,19 @@ def run(
             rich_help_panel=MODEL_PANEL,
             show_default=False,
             callback=checked_base_urls,
+        ),
+    ] = None,
+    cache_as: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-as",
+            help="Cache answers under this endpoint NAME instead of the --base-url servers, "
+            "so that servers of the same model share answers ('default': as the backend's "
+            "default endpoint). Cached answers are kept per endpoint: the sorted set of base "
+            "URLs, or none at the backend's default (api.openai.com, api.anthropic.com); hf: "
+            "per model path.",
+            rich_help_panel=MODEL_PANEL,
+            show_default=False,
         ),
     ] = None,
     profile: Annotated[
@@ -202,6 +215,7 @@ def run(
         )
     options = ModelOptions(
         base_urls=base_url or [],
+        cache_as=cache_as,
         timeout=timeout,
         device=device,
         device_map=device_map,
@@ -258,6 +272,10 @@ def _report(name: str, summary: Summary, workspace: Path | None) -> None:
         table.add_row("cost", f"${summary.cost:,.4f}")
     table.add_row("seconds", f"{summary.seconds:.1f}")
     out.print(table)
+    if summary.all_cached:
+        sent_to = "; ".join(summary.endpoints) or "the model"
+        message = f"all {summary.ok:,} answers came from the cache; nothing was sent to {sent_to}"
+        out.print(escape(message), soft_wrap=True)
     if summary.stopped:
         raise EIBenchError(f"run {name!r} stopped: {summary.stopped}")
     if summary.failed_total:
@@ -268,15 +286,9 @@ def _report(name: str, summary: Summary, workspace: Path | None) -> None:
 
 
 def _report_failures(failed: list[Generation]) -> None:
-    """Per failure kind: how many, one example message, and whether a retry can help."""
+    """Per failure kind: how many, one example message, and what to do (a retry only where a
+    retry can help)."""
     err.print(f"[yellow]{len(failed)} sample(s) failed[/]:")
-    kinds = Counter(g.error_kind or "unknown" for g in failed)
-    for kind, count in kinds.most_common():
-        example = next(g.error_message for g in failed if (g.error_kind or "unknown") == kind)
-        advice = (
-            "re-run with --retry-failed"
-            if kind in RETRYABLE
-            else "a retry cannot fix these: fix what the message says, then --retry-failed"
-        )
-        err.print(f"  {kind} {count}: {escape(example or '(no message)')}")
-        err.print(f"    {advice}")
+    for group in group_failures((g.error_kind, g.error_message) for g in failed):
+        err.print(f"  {group.kind} {group.count}: {escape(group.example)}", soft_wrap=True)
+        err.print(f"    {escape(group.advice)}", soft_wrap=True)

@@ -10,31 +10,41 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from eibench.cli.console import out
+from eibench.cli.console import out, print_uncut
 from eibench.cli.judge import JudgesOption
-from eibench.cli.options import DataOption, SplitChoice, SplitOption, WorkspaceOption
+from eibench.cli.options import (
+    DataOption,
+    JsonOption,
+    SplitChoice,
+    SplitOption,
+    WorkspaceOption,
+)
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine
 from eibench.judges.protocols import ProtocolName
 from eibench.metrics.rules import RULE_SETS, RuleSetName
 from eibench.metrics.scores import Denominator, Mean, Row, ScorePolicy
 from eibench.metrics.stats import PairedMethod
+from eibench.report.tables import interval_text, p_value_text
 
 POLICY_PANEL = "Scoring"
 
 
 def pct(mean: Mean) -> str:
-    """`53.21 [51.60-54.90]` on the percent scale, or `-` when there is nothing to average."""
+    """`53.21 [51.60, 54.90]` on the percent scale, or `-` when there is nothing to average."""
     estimate, interval = _pct_parts(mean)
-    return estimate if interval == "" else f"{estimate} [{interval}]"
+    return estimate if interval == "" else f"{estimate} {interval}"
 
 
 def _pct_parts(mean: Mean) -> tuple[str, str]:
     values = (mean.estimate, mean.low, mean.high)
     if any(v is None or v != v for v in values):  # nothing to average (None or nan)
         return "-", ""
-    estimate, low, high = (100 * float(v) for v in values)  # type: ignore[arg-type]
-    return f"{estimate:.2f}", f"{low:.2f}-{high:.2f}"
+    estimate, low, high = (float(v) for v in values)  # type: ignore[arg-type]
+    return f"{100 * estimate:.2f}", interval_text(low, high)
+
+
+EXTRA_LABELS = {"precision": "precision", "f1": "F1", "unsupported_rate": "unsupported claims"}
 
 
 COUNTS = {
@@ -123,7 +133,6 @@ ResamplesOption = Annotated[
     int, typer.Option(help="Bootstrap resamples (1000+).", rich_help_panel=POLICY_PANEL)
 ]
 SeedOption = Annotated[int, typer.Option(help="Bootstrap seed.", rich_help_panel=POLICY_PANEL)]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
 def score(
@@ -200,14 +209,14 @@ def score(
     if policy.rules != "honest":
         head += f" · {policy.rules} rules"
     for s in result.scores:
-        out.print(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}", s.rows))
+        print_uncut(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}", s.rows))
         notes = [f"macro {pct(s.macro)}"] if s.macro else []
-        notes += [f"{name} {pct(m)}" for name, m in s.extra.items()]
+        notes += [f"{EXTRA_LABELS.get(name, name)} {pct(m)}" for name, m in s.extra.items()]
         if notes:
             out.print("  " + " · ".join(notes))
     if result.panel is not None:
         p = result.panel
-        out.print(_rows_table(f"panel ({p.combine}) · {p.protocol}", p.rows))
+        print_uncut(_rows_table(f"panel ({p.combine}) · {p.protocol}", p.rows))
         agreement = p.agreement
         out.print(f"  Krippendorff's alpha ({agreement['level']}) {agreement['alpha']:.3f}")
         for pair in agreement["pairs"]:
@@ -221,7 +230,7 @@ def score(
             title = (
                 f"long-term coherence, release mode ({escape(encoder)}; raw text, zeros dropped)"
             )
-        out.print(_rows_table(title, rows, "coherence %", ("gen fail", "unjudged", "not run")))
+        print_uncut(_rows_table(title, rows, "coherence %", ("gen fail", "unjudged", "not run")))
     for name, mean in result.sensitivity.items():
         out.print(f"  emotion sensitivity, {escape(name)}: {pct(mean)} (n {mean.n})")
 
@@ -253,12 +262,12 @@ def _score_legacy(
         if release:
             low, high = r.recall.low, r.recall.high
             estimate = f"{r.recall.estimate or 0:.5f}"
-            interval = "" if low is None or high is None else f"{low:.3f}-{high:.3f}"
+            interval = "" if low is None or high is None else interval_text(low, high, 1, 3)
         cells = [r.label, estimate, interval, f"{r.n_scored:,}"]
         cells += [*([f"{r.n_stale:,}"] if release else []), f"{r.n_unparsed:,}"]
         cells += [f"{r.n_over_total:,}", f"{r.n_missing:,}"]
         table.add_row(*cells, style="bold" if r is rows[-1] else None)
-    out.print(table)
+    print_uncut(table)
 
 
 def _print_rules() -> None:
@@ -320,6 +329,6 @@ def compare(
             f"{100 * r['mean_a']:.2f}",
             f"{100 * r['mean_b']:.2f}",
             pct(diff),
-            f"{r['p_value']:.4f}",
+            p_value_text(r["p_value"]),
         )
-    out.print(table)
+    print_uncut(table)

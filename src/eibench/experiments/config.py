@@ -41,12 +41,19 @@ ProfileName = Annotated[str | None, AfterValidator(_profile)]
 empty string, as `${PROFILE:-}` expands when the variable is set empty)."""
 
 
+_CACHE_AS = (
+    "cache answers under this endpoint name instead of the base URLs (as --cache-as); "
+    "'default': as the backend's default endpoint"
+)
+
+
 class GridModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: str = Field(description="model spec: openai:MODEL, anthropic:MODEL, hf:ID, prior")
     label: str | None = Field(None, description="name used in run names (default: the spec)")
     base_url: list[BaseUrl] = Field(default_factory=list)
+    cache_as: str | None = Field(None, description=_CACHE_AS)
     profile: ProfileName = Field(
         None,
         description="generation profile: the release's decoding settings and prompts for this "
@@ -60,6 +67,7 @@ class GridJudge(BaseModel):
     protocol: ProtocolName = "semantic"
     judge: str | None = Field(None, description="judge model spec (none for semantic)")
     base_url: list[BaseUrl] = Field(default_factory=list)
+    cache_as: str | None = Field(None, description=_CACHE_AS)
     paper_sampling: bool = False
 
 
@@ -97,6 +105,13 @@ class Grid(BaseModel):
     timeout: float = Field(120.0, gt=0, description="seconds for one model call, all of it")
     max_attempts: int = Field(5, ge=1, le=100, description="attempts per call before it fails")
     limit: int | None = Field(None, ge=1, description="only the first N samples of each split")
+    subset: int | None = Field(
+        None,
+        ge=1,
+        description="a seeded sample of N of each split, stratified by emotion, so "
+        "that every category has a figure (the first N of the basic split are all Angry)",
+    )
+    subset_seed: int = Field(0, description="the seed of `subset`")
     report: Path | None = Field(None, description="write the HTML report here at the end")
 
 
@@ -173,4 +188,13 @@ def load_grid(path: Path, overrides: list[str] | None = None) -> Grid:
     try:
         return Grid.model_validate(expand_env(raw, path))
     except ValidationError as exc:
+        for assignment in overrides or []:  # a bad --set is the flag's fault, not the file's
+            if _about(exc, assignment.split("=", 1)[0].strip()):
+                raise EIBenchError(f"--set {assignment}: {describe(exc, Grid)}") from None
         raise DataError(path, describe(exc, Grid)) from None
+
+
+def _about(exc: ValidationError, key: str) -> bool:
+    """Whether an error of `exc` is at the dotted `--set` key or inside it."""
+    found = (".".join(str(part) for part in e["loc"]) for e in exc.errors())
+    return any(loc == key or loc.startswith(key + ".") for loc in found)

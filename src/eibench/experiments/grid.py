@@ -53,8 +53,12 @@ def cells(grid: Grid) -> list[tuple[RunRequest, str]]:
                         run=run_name(grid, label, split, setting, persona, profile),
                         profile=profile, data=grid.data,
                         images=grid.images, workspace=grid.workspace, params=params,
-                        options=ModelOptions(base_urls=model.base_url, timeout=grid.timeout),
+                        options=ModelOptions(
+                            base_urls=model.base_url, cache_as=model.cache_as,
+                            timeout=grid.timeout,
+                        ),
                         concurrency=grid.concurrency, limit=grid.limit,
+                        subset=grid.subset, subset_seed=grid.subset_seed,
                         max_attempts=grid.max_attempts,
                     )  # fmt: skip
                     out.append((request, label))
@@ -85,7 +89,10 @@ def run_grid(grid: Grid, on_progress: OnProgress | None = None) -> GridSummary:
                     JudgeRequest(
                         run=name, protocol=judge.protocol, judge=judge.judge, data=grid.data,
                         workspace=grid.workspace,
-                        options=ModelOptions(base_urls=judge.base_url, timeout=grid.timeout),
+                        options=ModelOptions(
+                            base_urls=judge.base_url, cache_as=judge.cache_as,
+                            timeout=grid.timeout,
+                        ),
                         paper_sampling=judge.paper_sampling, concurrency=grid.judge_concurrency,
                         max_attempts=grid.max_attempts,
                     ),

@@ -115,7 +115,7 @@ def _judge_llm(
         asker = _Asker(caller, model, protocol, params, max_asks, config)
         return _LLMJudging(request.run, asker, samples, answers, store, summary)
 
-    work = StageRun(f"judge {request.run}", todo, build)
+    work = StageRun(f"judge {request.run}", todo, build, models=[model])
     return run_stage(
         work, store, request.job_options(request.options.timeout), summary, on_progress
     )

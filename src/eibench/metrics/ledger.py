@@ -92,7 +92,7 @@ def rules_ledger_of(
     runs: list[str], *, data: Path | None = None, workspace: Path | None = None
 ) -> list[LedgerRow]:
     """`rules_ledger` of each of `runs` (every run judged by a paper protocol when empty)."""
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         names = runs or [
             n for n in store.run_names()
             if any(j.protocol in PAPER_PROTOCOLS for j in store.judgings(n))

@@ -86,7 +86,7 @@ def score_run(
 ) -> RunScores:
     """Score tables of the run's judgings; with `how` and several judges of one protocol, the
     panel's combined table and agreement too."""
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         records = RunRecords.read(store, run, data)
     return score_records(records, judges=judges, protocol=protocol, policy=policy, how=how)
 
@@ -192,7 +192,7 @@ def compare_runs(
     policy = policy or ScorePolicy()
     per_run: list[dict[str, float]] = []
     picked: list[JudgingConfig] = []
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         both = [RunRecords.read(store, run, data) for run in (run_a, run_b)]
     if len({records.config.split for records in both}) != 1:
         raise EIBenchError(f"{run_a} and {run_b} answered different splits")

@@ -7,6 +7,7 @@ Replicas, retries (none in the SDK) and error mapping come from `eibench.models.
 from __future__ import annotations
 
 import asyncio
+import logging
 from types import ModuleType
 from typing import Any, get_args
 
@@ -31,6 +32,8 @@ from eibench.models.sdk import (
     malformed_error,
     one_line,
 )
+
+log = logging.getLogger("eibench.models")
 
 OPENAI_URL = "https://api.openai.com/v1"
 OPENAI_HOST = "api.openai.com"
@@ -184,11 +187,31 @@ class OpenAIChat(SDKChat):
         known = self._styles.get(url)
         return (known,) if known is not None else STYLES
 
+    async def preflight(self) -> None:
+        """Before any sample: the key and SDK are there, and each server answers its `/models`
+        listing and serves this model (`_check_served`). A replica that cannot be reached is
+        passed over (and logged) while another answers; when none does, that is the error."""
+        await super().preflight()
+        replicas = self.url_replicas()
+        results = await asyncio.gather(
+            *(self._check_served(r) for r in replicas), return_exceptions=True
+        )
+        unreachable: list[ModelCallError] = []
+        for result in results:
+            if isinstance(result, ModelCallError) and result.status is None and result.retryable:
+                unreachable.append(result)
+            elif isinstance(result, BaseException):
+                raise result
+        if unreachable and len(unreachable) == len(replicas):
+            raise unreachable[0]
+        for error in unreachable:
+            log.warning("passed over for now: %s", error)
+
     async def _check_served(self, replica: Replica) -> None:
         """Once per server: refuse a model name that its `/models` listing does not hold,
         naming the ones it does (engines such as llama-cpp-python answer any name with the
         one model they serve). A server with no listing is not checked; one that cannot be
-        reached is checked again on the next call."""
+        reached, or refuses the key, is checked again on the next call."""
         if is_host(replica.url, OPENAI_HOST):
             return
         check = self._checks.get(replica.url)
@@ -207,7 +230,7 @@ class OpenAIChat(SDKChat):
             with self.translating(replica):
                 listing = await replica.client.get("/models", cast_to=dict)
         except ModelCallError as error:
-            if error.status is None:  # not reached: the chat call will say why
+            if error.status is None or error.kind == "auth":  # the chat call would fail alike
                 raise
             return None  # no listing here: nothing to check against
         data = listing.get("data") if isinstance(listing, dict) else None

@@ -61,13 +61,21 @@ in turn, per server, until one is accepted."""
 
 
 class ModelOptions(BaseModel):
-    """How to reach or run a model; nothing here shapes the answer, so none of it is cached on.
+    """How to reach or run a model. Of these, only the endpoint (`base_urls`, or `cache_as`
+    in their place) is part of the call cache's key (see `eibench.models.endpoint`).
 
     Every entry point (CLI flags, grids, panels) builds one, so bad options are refused here
     too, as a one-line `EIBenchError`."""
 
     base_urls: list[BaseUrl] = Field(
         default_factory=list, description="replicas to spread calls over"
+    )
+    cache_as: str | None = Field(
+        None,
+        min_length=1,
+        pattern=r"\S",
+        description="cache answers under this endpoint name instead of the base URLs, so that "
+        "servers of the same model share them; 'default': as the backend's default endpoint",
     )
     timeout: float = Field(120.0, description="seconds for one request")
     device: str | None = Field(None, description="hf: cpu, cuda, cuda:1, mps; default: best found")

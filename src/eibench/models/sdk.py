@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from eibench.config import config_path
 from eibench.models.base import ErrorKind, ImagePart, Message, ModelCallError, TextPart
+from eibench.models.endpoint import endpoint_identity
 from eibench.models.options import ModelOptions
 from eibench.models.secrets import ENV_VARS, api_key, redact
 
@@ -284,6 +285,11 @@ class SDKChat:
         self.timeout = options.timeout
         urls = list(options.base_urls) or [os.environ.get(self.url_env) or self.default_url]
         self.urls = [u.rstrip("/") for u in urls]
+        self.cache_identity = endpoint_identity(
+            self.spec, self.urls, self.default_url, options.cache_as
+        )
+        shown = dict.fromkeys(display_url(u) for u in self.urls)
+        self.where = f"{self.spec} at {', '.join(shown)}"
         self._pool: ReplicaPool[Replica] | None = None
         self._setup_error: ModelCallError | None = None
         key = api_key(self.provider)  # a malformed config file raises EIBenchError here
@@ -313,6 +319,19 @@ class SDKChat:
     def client(self, sdk: ModuleType, key: str | None, url: str) -> Any:
         """The SDK's async client for `url` (no retries, this model's timeout)."""
         raise NotImplementedError
+
+    async def preflight(self) -> None:
+        """Before any sample: a missing key or SDK package is this call's error. Backends
+        that can ask their servers more (`OpenAIChat`) do."""
+        if self._pool is None:
+            raise self._setup_error or ModelCallError("unavailable", f"{self.spec} is closed")
+
+    def url_replicas(self) -> list[Replica]:
+        """One replica per base URL, for per-server checks."""
+        firsts: dict[str, Replica] = {}
+        for replica in self._pool.replicas if self._pool is not None else []:
+            firsts.setdefault(replica.url, replica)
+        return list(firsts.values())
 
     @contextmanager
     def calling(self) -> Iterator[Replica]:

@@ -160,11 +160,12 @@ class ChatRequest(BaseModel):
     params: GenerationParams = GenerationParams()
     context: dict[str, str] = Field(default_factory=dict)
 
-    def cache_key(self, model_spec: str) -> str:
-        """A hash of everything that shapes the answer: model, messages (images by digest),
-        parameters and context."""
+    def cache_key(self, model: str) -> str:
+        """A hash of everything that shapes the answer: the model (its cache identity: the
+        spec, and the endpoint where it is not the backend's default), messages (images by
+        digest), parameters and context."""
         payload = {
-            "model": model_spec,
+            "model": model,
             "context": self.context,
             "params": self.params.model_dump(mode="json", exclude=_added_at_default(self.params)),
             "messages": [

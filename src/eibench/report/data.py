@@ -14,7 +14,7 @@ from eibench.errors import EIBenchError
 from eibench.metrics.run_records import RunRecords
 from eibench.metrics.run_scores import score_records
 from eibench.metrics.scores import ScorePolicy, sample_value
-from eibench.store import Store
+from eibench.store import JudgingConfig, Judgment, Store
 from eibench.version import __version__
 
 SETTING_LABELS = {
@@ -53,6 +53,18 @@ class TriggerView(BaseModel):
     evidence: str | None = None
 
 
+class VerdictView(BaseModel):
+    """One judging's verdict on an answer, for a sample card."""
+
+    judge: str
+    protocol: str
+    status: str = Field(description="ok, judge_unparsed, failed, or unjudged (no judgment)")
+    recall: float | None = None
+    covered: list[bool | None] | None = Field(
+        None, description="per ground-truth trigger, in order; None when the judge marks none"
+    )
+
+
 class SampleView(BaseModel):
     """One answered sample with its verdict, for the sample browser."""
 
@@ -70,6 +82,9 @@ class SampleView(BaseModel):
     protocol: str = ""
     recall: float | None = None
     triggers: list[TriggerView] = Field(default_factory=list)
+    verdicts: list[VerdictView] = Field(
+        default_factory=list, description="every judging's verdict, the first judging's first"
+    )
     thumbnail: str | None = Field(None, description="a data: URI of the downscaled image")
 
 
@@ -125,7 +140,7 @@ def collect(
     """Everything a report shows about `runs` (all judged runs when None)."""
     policy = policy or ScorePolicy()
     report = ReportData()
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         names = runs if runs else [n for n in store.run_names() if store.judgings(n)]
         if not names:
             raise EIBenchError("no judged runs to report: run `eibench judge` first")
@@ -183,7 +198,8 @@ def _samples(
     policy: ScorePolicy,
     setting: str,
 ) -> list[SampleView]:
-    """The run's samples with the verdict of its first judging (the one tables lead with)."""
+    """The run's samples with every judging's verdict; the first judging's (the one tables lead
+    with) also marks the triggers with evidence and gives the recall the browser filters on."""
     from eibench.report.thumbnails import thumbnail
 
     run, config = records.name, records.config
@@ -212,15 +228,36 @@ def _samples(
             SampleView(
                 run=run, model=config.model, setting=setting, split=config.split,
                 sample_id=sample.id, image=sample.image,
-                category=CATEGORY_LABELS.get(sample.emotion, sample.emotion),
+                category=COMPLEX if config.split == "complex" else (
+                    CATEGORY_LABELS.get(sample.emotion, sample.emotion)
+                ),
                 question=sample.question, answer=generation.clean, status=status,
                 judge=first.judge if first else "", protocol=first.protocol if first else "",
                 recall=sample_value(judgment, policy) if judgment else None,
                 triggers=triggers,
+                verdicts=[
+                    _verdict(j, records.judged[(j.judge, j.protocol)].get(sample.id),
+                             len(sample.triggers), policy)
+                    for j in records.judgings
+                ],
                 thumbnail=thumbnail(images, sample.image) if images is not None else None,
             )
         )  # fmt: skip
     return views
+
+
+def _verdict(
+    judging: JudgingConfig, judgment: Judgment | None, n_triggers: int, policy: ScorePolicy
+) -> VerdictView:
+    """What `judging` made of one answer: status, recall and its per-trigger marks, if any."""
+    verdict = judgment.verdict if judgment else None
+    marks = {t.index: t.covered for t in verdict.triggers} if verdict else {}
+    return VerdictView(
+        judge=judging.judge, protocol=judging.protocol,
+        status=judgment.status if judgment else "unjudged",
+        recall=sample_value(judgment, policy) if judgment else None,
+        covered=[marks.get(i) for i in range(1, n_triggers + 1)] if marks else None,
+    )  # fmt: skip
 
 
 def _agreement(records: RunRecords, policy: ScorePolicy) -> list[AgreementPair]:

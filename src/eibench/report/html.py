@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eibench.atomic import write_text
-from eibench.data.categories import CATEGORY_ORDER
+from eibench.data.categories import CATEGORY_LABELS, CATEGORY_ORDER
 from eibench.errors import EIBenchError
-from eibench.report.data import ReportData, SampleView, TableRow, TableView
+from eibench.report.data import ReportData, SampleView, TableRow, TableView, VerdictView
+from eibench.report.figures import Drawn
 
 if TYPE_CHECKING:
     import jinja2
@@ -29,14 +31,18 @@ if TYPE_CHECKING:
 
 TEMPLATE = "report.html.j2"
 PAGE_SIZE = 200  # sample cards rendered at once; "show more" adds as many again
+# The plot formats that can be embedded, the preferred first: of one figure's files (the same
+# picture in several formats), only the first format found here is shown.
 PLOT_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".webp": "image/webp",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".gif": "image/gif",
-    ".webp": "image/webp",
 }
+# A table cell that carries a 95% interval and n, as `tables` writes it with ci=True.
+_INTERVAL = re.compile(r"\[[^\]]*\] n=\d+")
 # Characters that could end the <script> element or start markup inside it, as JSON escapes.
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
@@ -60,14 +66,17 @@ class Block:
 def render_html(
     report: ReportData,
     tables: Sequence[TableView],
-    plots: Sequence[Path],
+    plots: Sequence[Drawn | Path],
     title: str = "eibench report",
 ) -> str:
     """The whole report as one HTML document that opens from disk with no server or network.
 
     `report` supplies the samples for the browser and the run manifests; `tables` are the
-    formatted score tables, shown in order; `plots` are image files (SVG, PNG, JPEG, GIF or
-    WebP), embedded in order with their file stem as caption; `title` heads the page.
+    formatted score tables, shown in order (build them with intervals, `ci=True`, to show
+    them); `plots` are drawn figures (`plots.draw_plots`), shown with their captions, or image
+    files (SVG, PNG, WebP, JPEG or GIF), captioned by their file stem. Each figure is shown
+    once: of its files, or of files that differ only in their suffix, the SVG (else the PNG)
+    is embedded. `title` heads the page.
     """
     template = _environment().get_template(TEMPLATE)
     style = _asset("report.css")
@@ -89,12 +98,15 @@ def render_html(
         style=_trusted(style),
         script=_trusted(script),
         version=report.package_version,
-        runs=sorted({s.run for s in samples}),
-        tables=[(table, _blocks(table.rows)) for table in tables],
-        plots=[_plot(path) for path in plots],
+        n_runs=len(
+            {s.run for s in samples} | {str(m["run"]) for m in report.manifest if m.get("run")}
+        ),
+        n_distinct=len({(s.split, s.sample_id) for s in samples}),
+        n_answers=len(samples),
+        tables=[(table, _blocks(table.rows), _has_intervals(table)) for table in tables],
+        plots=_plots(plots),
         manifests=[_manifest(i, entry) for i, entry in enumerate(report.manifest, 1)],
-        n_samples=len(samples),
-        categories=_ordered({s.category for s in samples}, CATEGORY_ORDER),
+        categories=_categories(samples),
         models=sorted({s.model for s in samples}),
         settings=sorted({s.setting for s in samples}),
         page_size=PAGE_SIZE,
@@ -140,6 +152,16 @@ def sample_payload(samples: Sequence[SampleView]) -> str:
                     {"text": t.text, "covered": t.covered, "evidence": t.evidence}
                     for t in s.triggers
                 ],
+                "verdicts": [
+                    {
+                        "judge": v.judge,
+                        "protocol": v.protocol,
+                        "status": v.status,
+                        "recall": v.recall,
+                        "covered": v.covered,
+                    }
+                    for v in _verdicts(s)
+                ],
             }
         )
     text = json.dumps(
@@ -182,9 +204,44 @@ def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def _plot(path: Path) -> Plot:
-    """The plot file at `path` as an embeddable data: URI, captioned by its file stem."""
-    path = Path(path)
+def _verdicts(s: SampleView) -> list[VerdictView]:
+    """Every judging's verdict on `s`; for a view that names only its lead judging (no
+    `verdicts`), that one, its marks taken from the triggers."""
+    if s.verdicts or not s.judge:
+        return list(s.verdicts)
+    marks = [t.covered for t in s.triggers]
+    return [
+        VerdictView(
+            judge=s.judge, protocol=s.protocol, status=s.status, recall=s.recall,
+            covered=marks if any(m is not None for m in marks) else None,
+        )
+    ]  # fmt: skip
+
+
+def _plots(plots: Sequence[Drawn | Path]) -> list[Plot]:
+    """One embeddable plot per figure: a `Drawn` figure's preferred file with its caption; plain
+    files that differ only in their suffix are one figure, captioned by their stem."""
+    figures: dict[object, tuple[str, list[Path]]] = {}
+    for i, item in enumerate(plots):
+        if isinstance(item, Drawn):
+            figures[i] = (item.caption, [Path(f) for f in item.files])
+        else:
+            path = Path(item)
+            stem = path.with_suffix("")
+            entry = figures.setdefault(stem, (path.stem.replace("_", " "), []))
+            entry[1].append(path)
+    return [_plot(_preferred(files), caption) for caption, files in figures.values() if files]
+
+
+def _preferred(files: Sequence[Path]) -> Path:
+    """The file of one figure to embed: the first of `PLOT_TYPES`' order, else the first file
+    (which `_plot` then refuses by name)."""
+    rank = {suffix: i for i, suffix in enumerate(PLOT_TYPES)}
+    return min(files, key=lambda f: rank.get(f.suffix.lower(), len(rank)))
+
+
+def _plot(path: Path, caption: str) -> Plot:
+    """The plot file at `path` as an embeddable data: URI with its `caption`."""
     media = PLOT_TYPES.get(path.suffix.lower())
     if media is None:
         kinds = ", ".join(sorted(PLOT_TYPES))
@@ -194,7 +251,12 @@ def _plot(path: Path) -> Plot:
     except OSError as error:
         raise EIBenchError(f"{path}: cannot read plot ({error.strerror or error})") from None
     uri = f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
-    return Plot(caption=path.stem.replace("_", " "), uri=uri)
+    return Plot(caption=caption, uri=uri)
+
+
+def _has_intervals(table: TableView) -> bool:
+    """Whether any cell of `table` shows a 95% interval and n."""
+    return any(_INTERVAL.search(cell) for row in table.rows for cell in row.cells)
 
 
 def _blocks(rows: Sequence[TableRow]) -> list[Block]:
@@ -210,6 +272,16 @@ def _manifest(index: int, entry: dict[str, Any]) -> tuple[str, str]:
     name = entry.get("run")
     heading = str(name) if name else f"manifest {index}"
     return heading, json.dumps(entry, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _categories(samples: Sequence[SampleView]) -> list[str]:
+    """The category filter's choices, named and ordered as the tables' columns: the four basic
+    categories when any sample is from the basic split (its table lists them all), then the
+    categories the samples have (`collect` names every complex-split sample's Complex)."""
+    offered = {s.category for s in samples}
+    if any(s.split == "basic" for s in samples):
+        offered |= set(CATEGORY_LABELS.values())
+    return _ordered(offered, CATEGORY_ORDER)
 
 
 def _ordered(values: set[str], first: Sequence[str]) -> list[str]:

@@ -24,9 +24,9 @@ def render_report(
     ci: bool = False,
     plots_dir: Path | None = None,
 ) -> str:
-    """The report as text in `fmt`. HTML embeds the plots (written to `plots_dir` when given,
-    else to a temporary folder)."""
-    tables = build_tables(report, with_paper=with_paper, ci=ci)
+    """The report as text in `fmt`. HTML always shows the 95% intervals and n (`ci`), and
+    embeds each plot once (written to `plots_dir` when given, else to a temporary folder)."""
+    tables = build_tables(report, with_paper=with_paper, ci=ci or fmt == "html")
     if fmt == "md":
         return to_markdown(tables)
     if fmt == "csv":
@@ -36,13 +36,12 @@ def render_report(
     if fmt == "latex":
         return to_latex(tables)
     from eibench.report.html import render_html
-    from eibench.report.plots import make_plots
+    from eibench.report.plots import draw_plots
 
     if plots_dir is not None:
-        return render_html(report, tables, make_plots(report, plots_dir, formats=("png", "svg")))
+        return render_html(report, tables, draw_plots(report, plots_dir, formats=("png", "svg")))
     with tempfile.TemporaryDirectory() as tmp:
-        plots = make_plots(report, Path(tmp), formats=("svg",))
-        return render_html(report, tables, plots)
+        return render_html(report, tables, draw_plots(report, Path(tmp), formats=("svg",)))
 
 
 def rich_table(view: TableView) -> Table:

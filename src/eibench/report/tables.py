@@ -59,12 +59,22 @@ def _protocol_groups(cells: Sequence[Cell]) -> list[tuple[str, ...]]:
     return groups
 
 
+def interval_text(low: float, high: float, scale: float = 100, digits: int = 2) -> str:
+    """`[low, high]` on `scale` (percent by default): readable with negative bounds too."""
+    return f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
+def p_value_text(p: float, floor: float = 1e-4) -> str:
+    """A p-value to 4 decimals, or `< 0.0001` below that (a permutation test's floor)."""
+    return f"< {floor:g}" if p < floor else f"{p:.4f}"
+
+
 def _fmt(cell: Cell | None, ci: bool) -> str:
     if cell is None or cell.estimate is None:
         return "-"
     text = f"{100 * cell.estimate:.2f}"
     if ci and cell.low is not None and cell.high is not None and not cell.published:
-        text += f" [{100 * cell.low:.2f}-{100 * cell.high:.2f}] n={cell.n}"
+        text += f" {interval_text(cell.low, cell.high)} n={cell.n}"
     return text
 
 

@@ -48,7 +48,7 @@ def calibrate_judge(
     """The calibration of one judging of `run` (default: the run the audit reviewed) against
     the majority of the audit's raters; with `fit`, also the threshold on its per-trigger
     scores that agrees best with them (an error for a judge without such scores)."""
-    with Store.open(workspace) as store:
+    with Store.open(workspace, create=False) as store:
         labels, info = audit_labels(store, audit)
         run = run or info["run"]
         chosen = pick_judgings(run, store.judgings(run), [judge] if judge else [], protocol)

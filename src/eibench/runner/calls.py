@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from eibench.models.base import ChatModel, ChatRequest, ChatResponse, ModelCallError
+from eibench.models.endpoint import cache_identity
 from eibench.runner.progress import RunProgress
 from eibench.runner.retry import AdaptiveLimiter, RetryPolicy, call_with_retries
 from eibench.store import Store
@@ -52,7 +53,8 @@ class CachedCaller:
 
     async def call(self, model: ChatModel, request: ChatRequest) -> Called:
         """The model's answer to `request`; raises `ModelCallError` on final failure."""
-        key = request.cache_key(model.spec)
+        identity = cache_identity(model)  # the spec, and the endpoint where it counts
+        key = request.cache_key(identity)
         if self.use_cache:
             hit = self.store.cached_response(key)
             if hit is not None:
@@ -72,7 +74,7 @@ class CachedCaller:
                 self.stopped = f"{error.kind}: {error}"
             raise
         self.requests += 1
-        self.store.cache_response(key, model.spec, result.response)
+        self.store.cache_response(key, identity, result.response)
         return Called(result.response, result.attempts, False, result.latency)
 
 

@@ -2,8 +2,9 @@
 
 A stage supplies the work for one item and how its result is stored; the caller of `run_stage`
 supplies the items still to do. The engine owns the rest: the worker pool, the model caller
-(cache, retries, timeouts, the adaptive limiter), progress, the tally, cost and the rule that
-an `auth` or `unavailable` error stops the work instead of failing every item.
+(cache, retries, timeouts, the adaptive limiter), progress, the tally, cost, the pre-flight
+check of the stage's models before its first item, and the rule that an `auth` or
+`unavailable` error stops the work instead of failing every item.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Generic, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from eibench.errors import EIBenchError
-from eibench.models.base import Usage
+from eibench.models.base import ChatModel, Usage
+from eibench.models.endpoint import where
 from eibench.runner.calls import FATAL, CachedCaller, drain
 from eibench.runner.cost import Price
+from eibench.runner.preflight import preflight
 from eibench.runner.progress import OnProgress, RunProgress
 from eibench.runner.retry import RetryPolicy
 from eibench.store import Store
@@ -105,6 +108,12 @@ class Tally:
     cost: float | None = None
     stopped: str | None = None  # why the work stopped early, if it did
     failed_total: int = 0  # selected items whose stored result is a failure, after the run
+    endpoints: list[str] = field(default_factory=list)  # the models called, and where
+
+    @property
+    def all_cached(self) -> bool:
+        """Whether every answer of this invocation came from the call cache, none sent."""
+        return self.ok > 0 and self.cached == self.ok and self.requests == 0
 
     def add(self, outcome: Outcome) -> None:
         self.ok += outcome.ok
@@ -148,6 +157,8 @@ class StageRun(Generic[T, R]):
     label: str
     items: Sequence[T]
     build: Callable[[CachedCaller], Stage[T, R]]
+    models: Sequence[ChatModel] = ()  # what the stage calls: checked before the first item
+    start: Callable[[], None] | None = None  # once the check has passed, before any item
 
 
 def run_stage(
@@ -160,21 +171,22 @@ def run_stage(
     """Run `job` to the end (or until a fatal error), committing each result as it arrives;
     adds what happened to `tally` and returns it."""
     started = time.perf_counter()
-    with RunProgress(job.label, len(job.items), on_progress, options.price) as progress:
-        caller = CachedCaller(
-            store,
-            progress,
-            concurrency=options.concurrency,
-            adaptive=options.adaptive,
-            policy=options.policy,
-            use_cache=options.use_cache,
-        )
-        try:
-            asyncio.run(_drain(job, caller, options, tally, progress))
-        finally:
-            tally.requests += caller.requests
-            tally.stopped = tally.stopped or caller.stopped
-            tally.seconds += time.perf_counter() - started
+    progress = RunProgress(job.label, len(job.items), on_progress, options.price)
+    caller = CachedCaller(
+        store,
+        progress,
+        concurrency=options.concurrency,
+        adaptive=options.adaptive,
+        policy=options.policy,
+        use_cache=options.use_cache,
+    )
+    tally.endpoints = list(dict.fromkeys(where(m) for m in job.models))
+    try:
+        asyncio.run(_drain(job, caller, options, tally, progress))
+    finally:
+        tally.requests += caller.requests
+        tally.stopped = tally.stopped or caller.stopped
+        tally.seconds += time.perf_counter() - started
     if options.price is not None:
         tally.cost = options.price.cost(tally.usage)
     return tally
@@ -199,6 +211,11 @@ async def _drain(
             progress.advance(index < outcome.ok + outcome.kept, Usage() if index else outcome.usage)
 
     try:
-        await drain(job.items, options.concurrency, handle, lambda: caller.stopped is not None)
+        if job.items:
+            await preflight(job.models)  # in this loop: the models' clients live in it
+        if job.start is not None:
+            job.start()
+        with progress:
+            await drain(job.items, options.concurrency, handle, lambda: caller.stopped is not None)
     finally:
         await stage.aclose()

@@ -61,6 +61,7 @@ class RunProgress:
         self._on_progress = on_progress
 
     def __enter__(self) -> RunProgress:
+        self._started = time.perf_counter()
         log.info("%s: %d to do", self.label, self.total)
         self._report()
         return self

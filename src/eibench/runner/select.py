@@ -11,14 +11,18 @@ from eibench.errors import EIBenchError
 
 def stratified_subset(samples: Sequence[Sample], n: int, seed: int) -> list[Sample]:
     """`n` samples drawn with `seed`, each emotion in proportion to its size (largest
-    remainders get the leftover places), returned in release order."""
+    remainders get the leftover places) and with one place at least where `n` allows,
+    returned in release order."""
     if n >= len(samples):
         return list(samples)
     groups: dict[str, list[Sample]] = {}
     for sample in samples:
         groups.setdefault(sample.emotion, []).append(sample)
     quotas = {e: n * len(g) / len(samples) for e, g in groups.items()}
-    counts = {e: int(q) for e, q in quotas.items()}
+    # every emotion gets one place at least, when there are enough, so each has a figure
+    counts = {e: max(int(q), int(n >= len(groups))) for e, q in quotas.items()}
+    while sum(counts.values()) > n:  # those places come from the emotions most over quota
+        counts[max(counts, key=lambda e: (counts[e] - quotas[e], e))] -= 1
     leftover = n - sum(counts.values())
     for emotion in sorted(quotas, key=lambda e: (counts[e] - quotas[e], e))[:leftover]:
         counts[emotion] += 1

@@ -1,5 +1,6 @@
 """The store's captions and call cache: a caption per (captioner, image) key, and a model's
-response per request key (a hash of everything that shapes the request)."""
+response per request key (a hash of everything that shapes the request, the model's cache
+identity among it: its spec, and its endpoint where that is not the backend's default)."""
 
 from __future__ import annotations
 

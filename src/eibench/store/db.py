@@ -48,8 +48,15 @@ class Store(RunTables, JudgmentTables, MetricTables, CacheTables):
             raise
 
     @classmethod
-    def open(cls, workspace: Path | None = None) -> Store:
+    def open(cls, workspace: Path | None = None, *, create: bool = True) -> Store:
+        """The workspace's store; without `create` (reading commands) a missing one is a
+        one-line `EIBenchError` rather than a new empty store."""
         folder = Path(workspace) if workspace is not None else default_workspace()
+        if not create and not (folder / DB_NAME).is_file():
+            raise EIBenchError(
+                f"no eibench store in {folder} (a typo? `eibench run` or `eibench quickstart` "
+                "creates one; --workspace or $EIBENCH_WORKSPACE choose where)"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             return cls(folder / DB_NAME)

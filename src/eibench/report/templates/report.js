@@ -20,6 +20,7 @@
     search: byId("f-search"),
   };
   const marks = { covered: "\u2713", missed: "\u2717", unjudged: "\u2013" };
+  const meaning = { covered: "covered", missed: "missed", unjudged: "not marked" };
 
   const haystacks = samples.map((s) => {
     const parts = [s.question, s.answer || "", s.id, s.image, s.run, s.model, s.setting, s.status];
@@ -61,16 +62,70 @@
     return f.terms.every((term) => haystacks[i].includes(term));
   }
 
+  function stateOf(covered) {
+    return covered === true ? "covered" : covered === false ? "missed" : "unjudged";
+  }
+
+  function judging(v) {
+    return v.judge + " (" + v.protocol + ")";
+  }
+
   function trigger(t) {
-    const state = t.covered === true ? "covered" : t.covered === false ? "missed" : "unjudged";
+    const state = stateOf(t.covered);
     const item = el("li", state);
     const mark = el("span", "mark", marks[state]);
-    mark.title = state === "unjudged" ? "not judged" : state;
+    mark.title = meaning[state];
     item.append(mark, el("span", "trigger", t.text));
     if (state === "covered" && t.evidence) {
       item.append(el("q", "evidence", t.evidence));
     }
     return item;
+  }
+
+  function key(s) {
+    const text = marks.covered + " covered by the answer \u00b7 " + marks.missed + " missed \u00b7 "
+      + marks.unjudged + " not marked";
+    const lead = s.verdicts.length ? " (marks of " + judging(s.verdicts[0]) + ")" : "";
+    return el("p", "key", text + lead);
+  }
+
+  function verdictRow(v) {
+    const row = el("tr", "verdict");
+    row.append(
+      el("td", "v-judge", v.judge),
+      el("td", "v-protocol", v.protocol),
+      el("td", "v-recall", percent(v.recall)),
+      el("td", "v-status", v.status),
+    );
+    const cell = el("td", "v-marks");
+    if (v.covered === null || v.covered === undefined) {
+      cell.append(el("span", "none", "no per-trigger marks"));
+    } else {
+      v.covered.forEach((covered, i) => {
+        const state = stateOf(covered);
+        const mark = el("span", "mark " + state, (i + 1) + marks[state]);
+        mark.title = "trigger " + (i + 1) + ": " + meaning[state];
+        cell.append(mark);
+      });
+    }
+    row.append(cell);
+    return row;
+  }
+
+  function verdicts(s) {
+    const table = el("table", "verdicts");
+    const head = el("tr");
+    for (const name of ["Judge", "Protocol", "Recall", "Status", "Per-trigger marks"]) {
+      const th = el("th", null, name);
+      th.scope = "col";
+      head.append(th);
+    }
+    const thead = el("thead");
+    thead.append(head);
+    const tbody = el("tbody");
+    for (const v of s.verdicts) tbody.append(verdictRow(v));
+    table.append(thead, tbody);
+    return table;
   }
 
   function card(s) {
@@ -86,8 +141,10 @@
       el("span", "setting", s.setting),
       el("span", "run", s.run),
       status,
-      el("span", "recall", percent(s.recall)),
     );
+    const recall = el("span", "recall", percent(s.recall));
+    if (s.verdicts.length) recall.title = "recall by " + judging(s.verdicts[0]);
+    head.append(recall);
 
     const body = el("div", "card-body");
     if (s.thumb !== null && images[s.thumb]) {
@@ -105,15 +162,22 @@
     const answer = s.answer === null
       ? el("div", "answer missing", "(no answer)")
       : el("div", "answer", s.answer);
-    const list = el("ul", "triggers");
+    const list = el("ol", "triggers");
     for (const t of s.triggers) list.append(trigger(t));
-    const judged = s.judge ? " \u00b7 judged by " + s.judge + " (" + s.protocol + ")" : "";
     text.append(
       question,
+      el("h3", "part answer-label", "Answer"),
       answer,
+      el("h3", "part triggers-label", "Ground-truth triggers"),
+      key(s),
       list,
-      el("p", "ids", s.id + " \u00b7 " + s.split + " \u00b7 " + s.image + judged),
     );
+    if (s.verdicts.length) {
+      const n = s.verdicts.length;
+      text.append(el("h3", "part verdicts-label", n === 1 ? "Verdict" : "Verdicts (" + n + ")"));
+      text.append(verdicts(s));
+    }
+    text.append(el("p", "ids", s.id + " \u00b7 " + s.split + " \u00b7 " + s.image));
     body.append(text);
     root.append(head, body);
     return root;
