@@ -146,3 +146,12 @@ def test_a_grid_subset_gives_every_category_a_figure(
     by_category = {c["category"]: c["n"] for c in cells}
     assert by_category["Overall"] == 8
     assert all(by_category[c] > 0 for c in ("Happy", "Angry", "Sadness", "Excitement"))
+
+
+def test_tables_spell_categories_one_way(capsys, release_dir: Path) -> None:
+    stats = invoke(capsys, "data", "stats", "--data", str(release_dir))
+    files = sorted(str(p) for p in (release_dir / "human_eval").glob("score_*.jsonl"))
+    agreement = invoke(capsys, "review", "agreement", "--from-files", *files)
+    for shown in (stats.out, agreement.out):
+        assert all(label in shown for label in ("Happy", "Angry", "Sadness", "Excitement"))
+        assert not re.search(r"│ (happy|sad|excited) ", shown)

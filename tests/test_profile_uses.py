@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eibench.errors import DataError, EIBenchError
+from eibench.errors import EIBenchError
 from eibench.experiments import bundled, load_grid
 from eibench.experiments.grid import cells
 from eibench.models.anthropic_api import create_kwargs as anthropic_kwargs
@@ -90,7 +90,8 @@ def test_a_grid_model_takes_its_profile_from_the_file_or_from_set(tmp_path: Path
     ):
         grid = load_grid(config, overrides)
         assert [m.profile or grid.profile for m in grid.models] == ["llava", second]
-    with pytest.raises(DataError, match=r"models\.0\.profile: Input should be 'claude-3', "):
+    bad = r"--set models\.0\.profile=nope: models\.0\.profile: Input should be 'claude-3', "
+    with pytest.raises(EIBenchError, match=bad):
         load_grid(config, ["models.0.profile=nope"])
     with pytest.raises(EIBenchError, match="7 is not an index of models"):
         load_grid(config, ["models.7.profile=otter"])

@@ -327,3 +327,7 @@ def test_release_rules_on_a_complex_file_give_get_scores_complex_numbers(
     assert overall["recall"]["estimate"] == pytest.approx((2 / 4 + 1 / 2 + 5 / 4 + 0) / 4)
     assert f"{overall['recall']['estimate']:.5f}" == "0.56250"
     assert overall["n_unparsed"] == 2 and overall["n_missing"] == len(samples) - 6
+    # without --split, the file's image keys say which split it is
+    found = invoke(capsys, "score", "--legacy-file", str(path), "--data", str(release_dir),
+                   "--rules", "release", "--json")  # fmt: skip
+    assert json.loads(found.out)["rows"] == json.loads(result.out)["rows"]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, ImagesOption, SplitOption, load_splits
+from eibench.data.categories import category_label
 from eibench.data.check import check_dataset, exit_code
 from eibench.data.download import download_release
 from eibench.data.export import export_samples
@@ -91,7 +92,7 @@ def _stats_table(split: str, stats: SplitStats) -> Table:
     _row(table, "all", stats.overall, style="bold")
     table.add_section()
     for name, group in stats.by_emotion.items():
-        _row(table, name, group)
+        _row(table, category_label(name), group)
     table.add_section()
     for name, group in stats.by_source.items():
         _row(table, name, group)
@@ -105,7 +106,8 @@ def _histogram_table(split: str, stats: SplitStats) -> Table:
     for k in counts:
         table.add_column(str(k), justify="right")
     for name, group in {"all": stats.overall, **stats.by_emotion}.items():
-        table.add_row(name, *(str(group.trigger_histogram.get(k, 0)) for k in counts))
+        counted = (str(group.trigger_histogram.get(k, 0)) for k in counts)
+        table.add_row(category_label(name), *counted)
     return table
 
 

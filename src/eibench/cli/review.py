@@ -15,6 +15,7 @@ from rich.table import Table
 
 from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
+from eibench.data.categories import category_label
 from eibench.errors import EIBenchError
 from eibench.judges.protocols import ProtocolName
 from eibench.review.campaigns import Kind
@@ -300,7 +301,8 @@ def _print_agreement(title: str, report: RatingReport) -> None:
         table.add_column(column, justify="left" if column == "category" else "right")
     for s in (*report.categories, report.overall):
         cells = (f"{s.n_items:,}", f"{s.mean:.3f}", f"{s.std:.3f}", f"{s.min:g}", f"{s.max:g}")
-        table.add_row(s.category, *cells, style="bold" if s is report.overall else None)
+        table.add_row(category_label(s.category), *cells,
+                      style="bold" if s is report.overall else None)  # fmt: skip
     out.print(table)
     if scale is not None:
         out.print(f"  scale: {scale.name} (scores from {scale.low} to {scale.high}; every figure "

@@ -15,10 +15,9 @@ from eibench.cli.judge import JudgesOption
 from eibench.cli.options import (
     DataOption,
     JsonOption,
-    SplitChoice,
-    SplitOption,
     WorkspaceOption,
 )
+from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.judges.panel import Combine
 from eibench.judges.protocols import ProtocolName
@@ -161,7 +160,14 @@ def score(
             show_default=False,
         ),
     ] = None,
-    split: SplitOption = "basic",
+    split: Annotated[
+        Split | None,
+        typer.Option(
+            help="--legacy-file: the file's split (default: the one its first line's image "
+            "key belongs to).",
+            show_default=False,
+        ),
+    ] = None,
     rules: RulesOption = "honest",
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List every rule of each rule set and exit.")
@@ -176,7 +182,7 @@ def score(
 ) -> None:
     """Recall per category and overall (micro, as the paper; macro beside it) with 95%
     bootstrap intervals and the counts behind every mean; long-term coherence; on the complex
-    split, emotion-conditioning sensitivity. --split only applies to --legacy-file."""
+    split, emotion-conditioning sensitivity."""
     if list_rules:
         _print_rules()
         return
@@ -236,14 +242,18 @@ def score(
 
 
 def _score_legacy(
-    path: Path, data: Path | None, split: SplitChoice, policy: ScorePolicy, as_json: bool
+    path: Path, data: Path | None, split: Split | None, policy: ScorePolicy, as_json: bool
 ) -> None:
     from eibench.data import load_split, resolve_data_dir
+    from eibench.data.files import iter_jsonl
     from eibench.metrics.score_files import score_legacy
 
-    if split == "all":
-        raise EIBenchError("--legacy-file scores one split: --split basic or complex")
-    dataset = load_split(resolve_data_dir(data), split)
+    root = resolve_data_dir(data)
+    if split is None:  # the release's complex image keys are not in the basic split
+        first = next(iter(iter_jsonl(path)), (0, [("", "")]))[1]
+        basic = load_split(root, "basic")
+        split = "basic" if first and first[0][0] in {s.image for s in basic.samples} else "complex"
+    dataset = load_split(root, split)
     rows = score_legacy(path, dataset, policy)
     if as_json:
         out.print_json(json.dumps({"rules": policy.rules, "rows": [r.model_dump() for r in rows]}))

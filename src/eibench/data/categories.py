@@ -8,3 +8,9 @@ OVERALL = "Overall"  # every sample of the basic split together
 COMPLEX = "Complex"  # the complex split: one mean over its 50 questions
 BASIC_COLUMNS = (*CATEGORY_LABELS.values(), OVERALL)  # a basic-split table row, left to right
 CATEGORY_ORDER = (*BASIC_COLUMNS, COMPLEX)  # where categories are listed or plotted
+
+
+def category_label(name: str) -> str:
+    """The one spelling tables use for a category: `sad` -> `Sadness`, `overall` -> `Overall`;
+    complex-split folder names (`anger`, ...) and anything else unchanged."""
+    return OVERALL if name == "overall" else CATEGORY_LABELS.get(name, name)
