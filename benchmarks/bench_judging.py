@@ -120,6 +120,7 @@ def main() -> None:
         t0 = time.perf_counter()
         encoder = load_encoder(cache_dir=Path(cache))
         assert isinstance(encoder, TransformerEncoder)
+        encoder.load()  # read on first need otherwise: timed here, not in the judging
         t_load = time.perf_counter() - t0
 
         judge = SemanticJudge(encoder)

@@ -155,3 +155,23 @@ def test_tables_spell_categories_one_way(capsys, release_dir: Path) -> None:
     for shown in (stats.out, agreement.out):
         assert all(label in shown for label in ("Happy", "Angry", "Sadness", "Excitement"))
         assert not re.search(r"│ (happy|sad|excited) ", shown)
+
+
+def test_flags_show_no_bool_type_in_help(capsys) -> None:
+    for command in (["--help"], ["judge", "--help"], ["run", "--help"]):
+        shown = invoke(capsys, *command)
+        assert shown.code == 0 and "<bool>" not in shown.out and "--help" in shown.out
+
+
+def test_no_model_loading_bars_reach_a_pipe() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "from eibench.cli import run; run(['--version']); "
+        "from transformers.utils import logging; print(logging.is_progress_bar_enabled())"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"  # stderr is a pipe here

@@ -188,6 +188,17 @@ def test_folder_without_a_model_is_rejected(tmp_path: Path) -> None:
         load_encoder("word2vec:x")
 
 
+def test_a_model_is_read_on_first_need_and_a_broken_one_fails_then(tmp_path: Path) -> None:
+    from eibench.embed import preload
+
+    (tmp_path / "modules.json").write_text("not json", encoding="utf-8")
+    enc = load_encoder(f"st:{tmp_path}")  # the folder looks like a model: nothing read yet
+    assert isinstance(enc, TransformerEncoder) and not enc.loaded
+    assert enc.name == f"st:{tmp_path.name}"
+    with pytest.raises(EIBenchError, match="cannot load a sentence-transformers model"):
+        preload(enc)
+
+
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(EIBenchError, match=r"pip install 'eibench\[semantic\]'"):

@@ -126,3 +126,36 @@ def test_release_rules_score_the_release_coherence(capsys, judged: Path, release
     # the semantic judge's verdicts stay under the honest rules, and say so
     assert release["scores"][0]["policy"]["rules"] == "honest"
     assert release["scores"][0]["rows"] == honest["scores"][0]["rows"]
+
+
+def test_a_rejudge_with_nothing_to_do_reads_no_model_and_an_edit_recomputes_sensitivity(
+    capsys, judged: Path, release_dir: Path
+) -> None:
+    """Verdicts, coherence and sensitivity all stored: `judge` again reads no encoder model
+    (the quickstart's re-run). An edited complex answer is measured again, with its image."""
+    from eibench.embed import encoder as embed
+    from eibench.records.runs import answer_digest
+    from eibench.store import Store
+
+    embed.load_encoder.cache_clear()  # a fresh process, as far as encoders go
+    embed._sentence_transformer.cache_clear()
+    common = ["--data", str(release_dir), "--workspace", str(judged)]
+    with Store.open(judged) as store:
+        (encoder,) = store.metric_encoders("cx", "sensitivity_cosine")
+        before = store.metrics("cx", "sensitivity_cosine", encoder)
+    again = invoke(capsys, "judge", "--run", "cx", *common)
+    assert again.code == 0, again.err
+    assert embed._sentence_transformer.cache_info().currsize == 0  # no model was read
+    with Store.open(judged) as store:
+        assert store.metrics("cx", "sensitivity_cosine", encoder) == before
+
+    db = sqlite3.connect(judged / "eibench.sqlite")
+    (sid,) = db.execute("SELECT sample_id FROM generations WHERE run = 'cx' LIMIT 1").fetchone()
+    with db:
+        db.execute("UPDATE generations SET clean = 'Nothing here.' WHERE sample_id = ?", (sid,))
+    edited = invoke(capsys, "judge", "--run", "cx", *common)
+    assert edited.code == 0, edited.err
+    with Store.open(judged) as store:
+        after = store.metrics("cx", "sensitivity_cosine", encoder)
+    assert after[sid][0] == answer_digest("Nothing here.")
+    assert after[sid][1] != before[sid][1]

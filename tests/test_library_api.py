@@ -42,6 +42,55 @@ def test_importing_eibench_stays_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_cli_help_imports_no_command_and_nothing_heavy() -> None:
+    """`import eibench.cli` and `eibench --help` import the root group only: no command
+    module, none of the library's layers, and none of the packages they need."""
+    import subprocess
+    import sys
+
+    heavy = (
+        "numpy", "pydantic", "torch", "transformers", "sentence_transformers", "openai",
+        "anthropic", "httpx", "httpx2", "yaml", "PIL", "matplotlib", "scipy", "filelock",
+        "asyncio",
+    )  # fmt: skip
+    probe = f"""
+import contextlib, io, sys
+import eibench.cli
+imported = set(sys.modules)
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    code = eibench.cli.run(["--help"])
+assert code == 0 and "quickstart" in shown.getvalue()
+for when, names in (("import", imported), ("--help", set(sys.modules))):
+    print(when, sorted(m for m in names if m.split(".")[0] in {heavy!r}))
+    print(when, sorted(m for m in names if m.startswith("eibench.")))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    light = "['eibench.cli', 'eibench.cli.console', 'eibench.cli.lazy', 'eibench.errors', "
+    light += "'eibench.version']"
+    assert out.stdout.splitlines() == [
+        "import []",
+        f"import {light}",
+        "--help []",
+        f"--help {light}",
+    ]
+
+
+def test_run_command_leaves_the_cfsa_pipeline_and_numpy_unimported() -> None:
+    """`eibench run` (the plain settings) needs neither the CFSA pipeline nor numpy."""
+    import subprocess
+    import sys
+
+    probe = """
+import contextlib, io, sys
+import eibench.cli
+with contextlib.redirect_stdout(io.StringIO()):
+    assert eibench.cli.run(["run", "--help"]) == 0
+print(sorted(m for m in ("numpy", "torch", "eibench.cfsa", "eibench.embed") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_library_runs_report_through_callbacks_and_logging(
     release_dir: Path, tmp_path: Path
 ) -> None:

@@ -86,7 +86,7 @@ def test_cli_choices_are_the_registry_names() -> None:
     assert _choices(run_cli.run, "split") == SPLITS
     assert _choices(judge_cli.judge, "protocol") == PROTOCOL_KINDS.names()
     assert _choices(score_cli.score, "protocol") == PROTOCOL_KINDS.names()
-    assert _choices(score_cli.score, "split") == (*SPLITS, "all")
+    assert _choices(score_cli.score, "split") == SPLITS  # one split file at a time
 
 
 def test_run_help_lists_the_registered_settings_and_personas(capsys, monkeypatch) -> None:

@@ -11,8 +11,8 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline, StageFailed
 from eibench.data.images import resolve_image
 from eibench.data.schema import Sample
 from eibench.data.triggers import numbered
@@ -28,6 +28,9 @@ from eibench.settings import Setting, caption_messages
 from eibench.settings.prompts import version
 from eibench.store import Generation, RunConfig, Store
 from eibench.store.locks import writer_lock
+
+if TYPE_CHECKING:
+    from eibench.cfsa.pipeline import Pipeline  # imported where used: only cfsa runs need it
 
 
 @dataclass
@@ -170,6 +173,8 @@ def _failed(
 async def _answer_cfsa(state: _State, pipeline: Pipeline, sample: Sample) -> Generation:
     """CFSA as an inference method: stages 1-4 with the model as the VLM; the trigger list is
     the answer, and every stage is stored under the run's sample."""
+    from eibench.cfsa.pipeline import StageFailed
+
     job = state.job
     prompt = f"CFSA pipeline ({pipeline.version}): {sample.question}"
     try:
@@ -241,6 +246,8 @@ async def _answer(state: _State, sample: Sample) -> Generation:
 def _stage(job: Job, store: Store, caller: CachedCaller) -> _State:
     state = _State(job, caller, store)
     if job.setting.name == "cfsa":
+        from eibench.cfsa.pipeline import CFSAModels, CFSAOptions, Pipeline
+
         models = CFSAModels(job.model, job.cfsa_llm or job.model, job.config.params)
         options = CFSAOptions(max_image_side=job.config.max_image_side)
         state.cfsa = Pipeline(store, caller, models, options, job.images)

@@ -2,46 +2,117 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
+import types
 
 import typer
 from rich.markup import escape
 
-from eibench.cli.annotate import annotate_app, cfsa_app
 from eibench.cli.console import err, out
-from eibench.cli.data import data_app
-from eibench.cli.judge import judge_app
-from eibench.cli.report import eval_, quickstart, report
-from eibench.cli.review import calibrate, review_app
-from eibench.cli.run import run as run_command
-from eibench.cli.runs import export, import_, runs
-from eibench.cli.score import compare, score
+from eibench.cli.lazy import LazyGroup, parse_commands
 from eibench.errors import EIBenchError
 from eibench.version import __version__
 
+
+class _Package(types.ModuleType):
+    """`eibench.cli` itself. Its `run` stays the entry-point function below when the `run`
+    command's module, also named `eibench.cli.run`, is imported after this package (on first
+    use), as it did when every command was imported up front."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "run" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def judge_app() -> typer.Typer:
+    """`eibench judge`, with `judge calibrate` (which lives with the review commands)."""
+    from eibench.cli.judge import judge_app as group
+    from eibench.cli.review import calibrate
+
+    if not any(c.name == "calibrate" for c in group.registered_commands):
+        group.command(name="calibrate")(calibrate)
+    return group
+
+
+# The commands, in the order `eibench --help` lists them: `NAME = where it lives`, then its
+# short help, the first paragraph of its own help (tests/test_cli_lazy.py keeps them equal).
+# Each is imported only when it runs or shows its own help.
+COMMANDS = parse_commands(
+    """
+run = eibench.cli.run:run
+Answer the benchmark with a model. Re-run the same command to resume: only what is
+missing is done (and what failed, with --retry-failed).
+
+score = eibench.cli.score:score
+Recall per category and overall (micro, as the paper; macro beside it) with 95%
+bootstrap intervals and the counts behind every mean; long-term coherence; on the complex
+split, emotion-conditioning sensitivity.
+
+compare = eibench.cli.score:compare
+Paired test of RUN_A against RUN_B on the samples both scored: the recall difference
+(A - B) with its 95% bootstrap interval and a two-sided p-value, per category and overall.
+
+report = eibench.cli.report:report
+The paper's tables for judged runs: models grouped by setting, the four categories and
+Overall, `a/b` cells when both paper judge protocols are present; complex recall in a table
+of its own.
+
+eval = eibench.cli.report:eval_
+Run an experiment grid: every model x split x setting x persona is answered, then judged
+by every judge. What the store already has is skipped, so an interrupted grid finishes with
+the same command. `${ENV}` references in the file are expanded (`${VAR:-default}` too).
+
+quickstart = eibench.cli.report:quickstart
+The whole job on the embedded defaults, offline: the `prior` baseline answers the basic
+and complex splits, the `semantic` judge scores them, the tables are printed and
+report.html is written.
+
+runs = eibench.cli.runs:runs
+List the runs in the store with their status counts and tokens; no name is ever cut
+(the table grows past the terminal instead).
+
+export = eibench.cli.runs:export
+Write a run's answers, in the release scripts' format or as full JSON Lines.
+
+import = eibench.cli.runs:import_
+Bring answers produced elsewhere into the store, so that they can be judged.
+
+data = eibench.cli.data:data_app
+Download, describe, validate and export the EIBench release.
+
+annotate = eibench.cli.annotate:annotate_app
+CFSA: annotate images with draft trigger lists (Coarse-to-Fine Self-Ask).
+
+cfsa = eibench.cli.annotate:cfsa_app
+CFSA tools.
+
+review = eibench.cli.review:review_app
+Review campaigns: people rate annotations, refine CFSA drafts, audit judges.
+
+judge = eibench.cli:judge_app()
+Judge a stored run's answers (and `judge calibrate`: a judge against people).
+"""
+)
+
+
+class _Root(LazyGroup):
+    lazy_commands = COMMANDS
+
+
 app = typer.Typer(
+    cls=_Root,
     name="eibench",
     help="EIBench: measure and build Emotion Interpretation with vision-language models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(data_app, name="data")
-app.add_typer(annotate_app, name="annotate")
-app.add_typer(cfsa_app, name="cfsa")
-app.add_typer(review_app, name="review")
-judge_app.command(name="calibrate")(calibrate)
-app.command(name="run")(run_command)
-app.add_typer(judge_app, name="judge")
-app.command(name="score")(score)
-app.command(name="compare")(compare)
-app.command(name="report")(report)
-app.command(name="eval")(eval_)
-app.command(name="quickstart")(quickstart)
-app.command(name="runs")(runs)
-app.command(name="export")(export)
-app.command(name="import")(import_)
 
 
 def _version(value: bool) -> None:
@@ -99,6 +170,8 @@ def run(argv: list[str] | None = None) -> int:
     printed as one line on stderr with exit code 2; `--debug` shows the traceback instead.
     """
     args = spread_values(sys.argv[1:] if argv is None else list(argv))
+    if not sys.stderr.isatty():  # no model-loading bars from transformers into a log or pipe
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         code = app(args=args, prog_name="eibench", standalone_mode=False)
     except SystemExit as done:

@@ -3,19 +3,15 @@ rich progress bar that renders the library's progress updates."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, RenderableType
 from rich.measure import Measurement
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from eibench.runner.progress import ProgressUpdate
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from eibench.runner.progress import ProgressUpdate
 
 out = Console()
 err = Console(stderr=True)
@@ -58,6 +54,15 @@ class ProgressBar:
             return
         bar = self._bars.get(update.job)
         if bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),

@@ -1,6 +1,6 @@
 """Sentence splitting and embeddings shared by the semantic judge and the coherence metric."""
 
-from eibench.embed.encoder import Encoder, WordEncoder, WordVectors, load_encoder
+from eibench.embed.encoder import Encoder, WordEncoder, WordVectors, load_encoder, preload
 from eibench.embed.sentences import sentence_splitter, split_clauses, split_sentences
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "WordEncoder",
     "WordVectors",
     "load_encoder",
+    "preload",
     "sentence_splitter",
     "split_clauses",
     "split_sentences",

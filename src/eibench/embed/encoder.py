@@ -4,12 +4,14 @@
 The encoders here also give contextual word vectors (`encode_words`), which the semantic
 judge matches word by word. One forward pass yields both, and both are memoised per text, so
 the judge's sentences and the coherence metric's sentences are encoded once. torch,
-transformers and sentence-transformers are imported only when a model is loaded."""
+transformers and sentence-transformers are imported, and the model read, only when a text has
+to be encoded: an encoder whose work is all stored or memoised never loads its model."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -175,10 +177,21 @@ class TransformerEncoder:
         self.name = name
         self.batch_size = batch_size
         self.encoded = 0  # texts run through the model (for benchmarks)
+        self.loaded = False  # whether the model has been read (it is, on first need)
         self._memo: dict[str, np.ndarray] = {}
         self._words: dict[str, WordVectors] = {}
         stem = slug(name, sep="_", trim="")
         self._disk = _DiskCache(cache_dir / f"{stem}-{fingerprint}.sqlite") if cache_dir else None
+
+    def load(self) -> None:
+        """Read the model now (once), rather than on the first text to encode: a broken
+        model folder then fails here, before any work starts."""
+        if not self.loaded:
+            self._load()
+            self.loaded = True
+
+    def _load(self) -> None:
+        raise NotImplementedError
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[WordVectors]]:
         raise NotImplementedError
@@ -209,6 +222,7 @@ class TransformerEncoder:
             missing = [t for t in missing if t not in found]
         if not missing:
             return found
+        self.load()
         sentences, words = self._forward(missing)
         self.encoded += len(missing)
         if persist:
@@ -242,7 +256,22 @@ class TransformerEncoder:
 
     @property
     def dimension(self) -> int:
+        self.load()
+        return self._dimension()
+
+    def _dimension(self) -> int:
         raise NotImplementedError
+
+
+def _require(module: str, message: str) -> None:
+    """Raise `message` (as an EIBenchError) unless `module` can be imported; the check does
+    not import it."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise EIBenchError(message)
 
 
 def _torch() -> Any:
@@ -253,33 +282,46 @@ def _torch() -> Any:
     return torch
 
 
+@functools.lru_cache(maxsize=2)
+def _sentence_transformer(cls: Any, path: Path) -> Any:
+    """The model of a folder, read once per process whichever encoders (one per cache
+    folder) use it."""
+    return cls(str(path), device="cpu", local_files_only=True)
+
+
 class SentenceTransformerEncoder(TransformerEncoder):
     """A sentence-transformers model: its own pooling gives the sentence vector."""
 
     def __init__(self, path: Path, name: str, cache_dir: Path | None, batch_size: int = 64):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        _require(
+            "sentence_transformers",
+            f"the semantic judge needs sentence-transformers: {INSTALL_HINT}",
+        )
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise EIBenchError(f"no sentence-transformers model at {path}")
+        self.path = path
+        super().__init__(name, _fingerprint(path), cache_dir, batch_size)
+
+    def _load(self) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EIBenchError(
                 f"the semantic judge needs sentence-transformers: {INSTALL_HINT}"
             ) from exc
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise EIBenchError(f"no sentence-transformers model at {path}")
         try:
-            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            self.model = _sentence_transformer(SentenceTransformer, self.path)
         except Exception as exc:  # the library raises many kinds for a broken folder
             raise EIBenchError(
-                f"cannot load a sentence-transformers model from {path}: {exc}"
+                f"cannot load a sentence-transformers model from {self.path}: {exc}"
             ) from exc
         self.model.max_seq_length = min(self.model.max_seq_length or 256, 256)
         dim = getattr(self.model, "get_embedding_dimension", None)
         dim = dim or self.model.get_sentence_embedding_dimension
         self._dim = int(dim() or 0)
-        super().__init__(name, _fingerprint(path), cache_dir, batch_size)
 
-    @property
-    def dimension(self) -> int:
+    def _dimension(self) -> int:
         return self._dim
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[WordVectors]]:
@@ -308,13 +350,20 @@ class BertClsEncoder(TransformerEncoder):
     """A plain BERT folder: the [CLS] vector of the last layer, as the paper's coherence."""
 
     def __init__(self, path: Path, name: str, cache_dir: Path | None, batch_size: int = 64):
+        _require("torch", f"embeddings need torch: {INSTALL_HINT}")
+        _require("transformers", f"bert-cls embeddings need transformers: {INSTALL_HINT}")
+        if not (path / "config.json").is_file():
+            raise EIBenchError(f"no BERT model (config.json) at {path}")
+        self.path = path
+        super().__init__(name, _fingerprint(path), cache_dir, batch_size)
+
+    def _load(self) -> None:
         torch = _torch()
         try:
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:
             raise EIBenchError(f"bert-cls embeddings need transformers: {INSTALL_HINT}") from exc
-        if not (path / "config.json").is_file():
-            raise EIBenchError(f"no BERT model (config.json) at {path}")
+        path = self.path
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
@@ -323,10 +372,8 @@ class BertClsEncoder(TransformerEncoder):
         self._torch = torch
         self._dim = int(self.model.config.hidden_size)
         self.max_length = min(int(getattr(self.tokenizer, "model_max_length", 512)), 512)
-        super().__init__(name, _fingerprint(path), cache_dir, batch_size)
 
-    @property
-    def dimension(self) -> int:
+    def _dimension(self) -> int:
         return self._dim
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[WordVectors]]:
@@ -356,6 +403,13 @@ class BertClsEncoder(TransformerEncoder):
         return _normalise(sentences), [w for w in words if w is not None]
 
 
+def preload(encoder: Encoder) -> None:
+    """Read `encoder`'s model now if it is one that reads it on first need (see
+    `TransformerEncoder.load`); other encoders are left as they are."""
+    if isinstance(encoder, TransformerEncoder):
+        encoder.load()
+
+
 def _fingerprint(path: Path) -> str:
     """A short hash of a model folder's file names and sizes (to key its cache)."""
     digest = hashlib.sha256()
@@ -376,8 +430,9 @@ def minilm_path() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def load_encoder(spec: str | None = None, cache_dir: Path | None = None) -> WordEncoder:
-    """An encoder by spec, loaded once per process (the judge and the metrics after it share
-    it, and its embeddings).
+    """An encoder by spec, made once per process (the judge and the metrics after it share
+    it, and its embeddings). The spec and the folders are checked now; the model is read on
+    the first text that is neither memoised nor in the disk cache (or on `load()`).
 
     spec: None or "minilm" for the bundled all-MiniLM-L6-v2; "st:PATH" for any
     sentence-transformers folder; "bert-cls:PATH" for a BERT folder whose last-layer [CLS]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
-from eibench.embed import load_encoder
+from eibench.embed import load_encoder, preload
 from eibench.judges.protocols import SEMANTIC
 from eibench.judges.request import JudgeRequest, JudgeSummary, todo_samples
 from eibench.judges.semantic import SemanticJudge
@@ -46,6 +46,8 @@ def judge_semantic(
         selected=len(answers), skipped=len(answers) - len(todo), judge=config.judge,
         protocol=SEMANTIC,
     )  # fmt: skip
+    if todo:
+        preload(encoder)  # a broken model folder fails here, before the stage starts
     chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
     stage = _SemanticJudging(request.run, judge, config, dataset.by_id(), answers, store)
     work = StageRun(f"judge {request.run}", chunks, lambda caller: stage)

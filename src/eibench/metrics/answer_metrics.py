@@ -14,12 +14,14 @@ from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset
 from eibench.judges.run import judge_run
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.coherence import coherence_many
-from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
+from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity, paired_samples
 from eibench.records.runs import answer_digest as digest
 from eibench.records.runs import is_current
 from eibench.runner.progress import OnProgress
 from eibench.store import Generation, Store
 from eibench.store.db import default_workspace
+
+SENSITIVITY_METRICS = ("sensitivity_cosine", "sensitivity_cross_recall")
 
 
 def judge_and_measure(request: JudgeRequest, on_progress: OnProgress | None = None) -> JudgeSummary:
@@ -69,6 +71,8 @@ def store_coherence(
         ("coherence_release", todo_release, [answers[s].raw or "" for s in todo_release],
          release_sentences),
     ):  # fmt: skip
+        if not ids:
+            continue
         values = coherence_many(texts, encoder, splitter)
         store.put_metrics(
             run,
@@ -87,14 +91,17 @@ def store_sensitivity(
     encoder: WordEncoder,
 ) -> None:
     """Store each complex answer's emotion sensitivity: its mean embedding cosine and mean
-    cross-recall against the other questions on the same image."""
+    cross-recall against the other questions on the same image. Nothing is computed (and no
+    model read) when every paired answer's values are stored for its current text."""
     samples = dataset.by_id()
     items = [
         SensitivityItem(sid, s.image, s.emotion, answers[sid].clean or "", s.triggers)
         for sid, s in ((sid, samples[sid]) for sid in answers)
     ]
+    if not _sensitivity_stale(store, run, encoder.name, items, answers):
+        return
     result = emotion_sensitivity(items, encoder, SemanticJudge(encoder))
-    for index, metric in enumerate(("sensitivity_cosine", "sensitivity_cross_recall")):
+    for index, metric in enumerate(SENSITIVITY_METRICS):
         store.put_metrics(
             run,
             metric,
@@ -104,3 +111,26 @@ def store_sensitivity(
                 for sid, pair in result.per_sample.items()
             ),
         )
+
+
+def _sensitivity_stale(
+    store: Store,
+    run: str,
+    encoder: str,
+    items: list[SensitivityItem],
+    answers: dict[str, Generation],
+) -> bool:
+    """Whether some answer that has a pair lacks a sensitivity value for its current text.
+
+    A sample's values depend on the other answers on its image too, but a stored answer is
+    only ever replaced by another answer (`Store.put_generation`), whose new digest makes its
+    own values stale, so one stale answer is enough to recompute them all."""
+    paired = paired_samples(items)
+    if not paired:
+        return False
+    stored = [store.metrics(run, metric, encoder) for metric in SENSITIVITY_METRICS]
+    return any(
+        not is_current(answers[sid], values.get(sid, ("", None))[0])
+        for values in stored
+        for sid in paired
+    )

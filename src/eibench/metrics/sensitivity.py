@@ -73,6 +73,25 @@ def answer_embedding(answer: str, encoder: Encoder) -> np.ndarray:
     return np.asarray(mean / norm if norm else mean, dtype=np.float32)
 
 
+def _pairs(items: Sequence[SensitivityItem]) -> list[tuple[SensitivityItem, SensitivityItem]]:
+    """Unordered pairs of items on one image (an item is never paired with itself)."""
+    by_image: dict[str, list[SensitivityItem]] = defaultdict(list)
+    for item in items:
+        by_image[item.image].append(item)
+    return [
+        (a, b)
+        for group in by_image.values()
+        for a, b in combinations(group, 2)
+        if a.sample_id != b.sample_id
+    ]
+
+
+def paired_samples(items: Sequence[SensitivityItem]) -> set[str]:
+    """The sample ids that `emotion_sensitivity` gives values (those with a pair), computed
+    without an encoder."""
+    return {x.sample_id for pair in _pairs(items) for x in pair}
+
+
 def emotion_sensitivity(
     items: Sequence[SensitivityItem], encoder: Encoder, judge: SemanticJudge
 ) -> SensitivityResult:
@@ -82,15 +101,7 @@ def emotion_sensitivity(
     different questions). encoder: gives the answer embeddings (pass the judge's encoder to
     share its memo); judge: scores the cross-recall.
     """
-    by_image: dict[str, list[SensitivityItem]] = defaultdict(list)
-    for item in items:
-        by_image[item.image].append(item)
-    pairs = [
-        (a, b)
-        for group in by_image.values()
-        for a, b in combinations(group, 2)
-        if a.sample_id != b.sample_id
-    ]
+    pairs = _pairs(items)
     if not pairs:
         return SensitivityResult(0, 0, None, None, {})
     vectors = {x.sample_id: answer_embedding(x.answer, encoder) for pair in pairs for x in pair}
