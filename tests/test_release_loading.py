@@ -117,7 +117,7 @@ def test_stats_json_prints_the_published_counts(capsys, release_dir: Path) -> No
 def test_stats_table_names_every_group(capsys, release_dir: Path) -> None:
     result = invoke(capsys, "data", "stats", "--data", str(release_dir), "--split", "basic")
     assert result.code == 0
-    for word in ("1,615", "7,422", "happy", "excited", "CAER-S", "EmoSet-118k"):
+    for word in ("1,615", "7,422", "Happy", "Excitement", "CAER-S", "EmoSet-118k"):
         assert word in result.out
 
 

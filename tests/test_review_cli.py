@@ -191,7 +191,7 @@ def test_ratings_export_in_the_release_format_reads_back(
     scale = json.loads((out / "scale.json").read_text())
     assert scale == {"campaign": "c", "scale": {"name": "1-5", "low": 1, "high": 5}}
     agreement = invoke(capsys, "review", "agreement", "c", "--workspace", str(ws))
-    assert agreement.code == 0 and "overall" in agreement.out and "scale: 1-5" in agreement.out
+    assert agreement.code == 0 and "Overall" in agreement.out and "scale: 1-5" in agreement.out
     csv_out = invoke(
         capsys,
         "review",
