@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 NAME_CHARS = "A-Za-z0-9._-"  # what a name part may hold as is: letters, digits, ".", "_", "-"
 
@@ -16,3 +19,14 @@ def slug(text: str, *, sep: str = "-", keep: str = NAME_CHARS, trim: str = "-") 
     "openai-gpt-4o-basic".
     """
     return re.sub(f"[^{keep}]+", sep, text).strip(trim)
+
+
+def check_name(value: str) -> str:
+    """`value` when it is a plain name (`NAME_CHARS` only), else `ValueError` (for pydantic)."""
+    if not value or slug(value) != value:
+        raise ValueError("a name of letters, digits, '.', '_' and '-'")
+    return value
+
+
+Name = Annotated[str, AfterValidator(check_name)]
+"""A name of letters, digits, ".", "_" and "-": a judge configuration's, a profile's."""

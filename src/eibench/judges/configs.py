@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from eibench.atomic import write_text
 from eibench.errors import DataError, EIBenchError
 from eibench.judges.protocols import ENTAIL, SEMANTIC
-from eibench.slugs import slug
+from eibench.slugs import Name
 from eibench.validation import describe
 
 FITTABLE = (ENTAIL, SEMANTIC)
@@ -49,17 +49,10 @@ class JudgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: Name
     protocol: str
     threshold: float = Field(description="a trigger is covered when its score reaches this")
     fit: Fit | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value or slug(value) != value:
-            raise ValueError("a name of letters, digits, '.', '_' and '-'")
-        return value
 
     @field_validator("protocol")
     @classmethod

@@ -3,14 +3,14 @@ layout one of the release's answer scripts used for its model."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eibench.data.schema import Split
 from eibench.errors import EIBenchError
 from eibench.models.base import GenerationParams
 from eibench.settings.kinds import SETTING_KINDS, PipelineSetting
 from eibench.settings.presentation import ContentOrder, ImageLabel, Presentation, template_problem
-from eibench.slugs import slug
+from eibench.slugs import Name
 
 
 class ProfileParams(BaseModel):
@@ -34,7 +34,7 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: Name
     version: int = Field(ge=1, description="raised whenever anything that shapes requests changes")
     description: str = Field(description="the release's rows this profile reproduces")
     sources: list[str] = Field(min_length=1, description="the release scripts it was read from")
@@ -42,13 +42,6 @@ class Profile(BaseModel):
     image_label: ImageLabel | dict[Split, ImageLabel] = "real"
     params: ProfileParams = ProfileParams()
     prompts: dict[Split, dict[str, str]] = Field(min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value or slug(value) != value:
-            raise ValueError("a name of letters, digits, '.', '_' and '-'")
-        return value
 
     @model_validator(mode="after")
     def _templates(self) -> Profile:
