@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 from eibench.data import load_split
+from tests.judge_labels import FOLDER
 
-FOLDER = Path(__file__).parent / "data" / "judge_labels"
 STYLES = {"plain", "short", "numbered", "cot", "negation", "paraphrase"}
 
 

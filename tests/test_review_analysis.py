@@ -370,3 +370,21 @@ def test_fit_threshold_prefers_kappa_then_accuracy_then_the_lower_threshold() ->
 def test_fit_threshold_without_shared_scores_is_an_error() -> None:
     with pytest.raises(EIBenchError, match="no audited answer"):
         fit_threshold({"a": [True]}, {"a": [0.1, 0.2]})
+
+
+def test_calibration_intervals_hold_the_figures_and_resample_answers_whole() -> None:
+    from eibench.review.calibration import agreement_intervals, calibrate
+
+    rng = __import__("random").Random(3)
+    human = {str(i): [rng.random() < 0.5 for _ in range(5)] for i in range(60)}
+    judge = {s: [h if rng.random() < 0.8 else not h for h in flags] for s, flags in human.items()}
+    result = calibrate(human, judge)
+    for name in ("kappa", "accuracy", "mean_abs_recall_diff"):
+        low, high = result.intervals[name]
+        assert low <= getattr(result, name) <= high and low < high, name
+    pairs = [(human[s], judge[s]) for s in human]
+    assert agreement_intervals(pairs, seed=1) == agreement_intervals(pairs, seed=1)
+    assert agreement_intervals(pairs[:1]) == {}  # one answer: nothing to resample
+    # a judge that agrees everywhere: every replicate agrees too
+    perfect = calibrate(human, human)
+    assert perfect.intervals["accuracy"] == (1.0, 1.0) and perfect.intervals["kappa"] == (1.0, 1.0)

@@ -301,7 +301,10 @@ def test_calibrate_fits_and_saves_a_threshold_that_judge_then_uses(
     saved = json.loads((ws / "judge-configs" / "tight.json").read_text())
     assert saved["protocol"] == "semantic" and saved["fit"]["kappa"] == 1.0
     assert saved["threshold"] <= cut and "saved judge configuration tight@" in fitted.err
-    assert re.search(r"Cohen's kappa\s+│?\s*[\d.]+\s+│?\s*1\.000", fitted.out)
+    # each figure with its bootstrap interval: `0.412 [0.301, 0.530]`
+    assert re.search(
+        r"Cohen's kappa\s+│?\s*-?[\d.]+ \[[-\d.]+, [-\d.]+\]\s+│?\s*1\.000", fitted.out
+    )
     # judging with it needs --replace (another threshold), then agrees with the people fully
     again = ["judge", "--run", "p", "--judge-config", "tight", *data, *common]
     refused = invoke(capsys, *again)

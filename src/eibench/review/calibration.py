@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +139,9 @@ class Calibration:
     mean_abs_recall_diff: float
     human_recall: float
     judge_recall: float
+    intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """95% intervals of `accuracy`, `kappa` and `mean_abs_recall_diff` from a bootstrap over
+    samples (a sample's triggers stay together); empty where a figure is nan."""
 
 
 def majority(labels: Sequence[Sequence[bool]]) -> list[bool]:
@@ -185,13 +188,54 @@ def calibrate(
     flat_human = [flag for h, _ in pairs for flag in h]
     flat_judge = [flag for _, j in pairs for flag in j]
     agree = [a == b for a, b in zip(flat_human, flat_judge, strict=True)]
-    return _calibration(
+    calibration = _calibration(
         n_triggers=len(flat_human),
         accuracy=float(np.mean(agree)) if agree else math.nan,
         kappa=cohen_kappa(flat_human, flat_judge),
         human_recall=[sum(h) / len(h) for h, _ in pairs],
         judge_recall=[sum(j) / len(j) for _, j in pairs],
     )
+    return replace(calibration, intervals=agreement_intervals(pairs))
+
+
+def agreement_intervals(
+    pairs: Sequence[tuple[Sequence[bool], Sequence[bool]]],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile-bootstrap intervals of per-trigger accuracy, Cohen's kappa and the mean
+    |recall difference|, resampling samples (each a (human, judge) pair of covered flags), so
+    that the triggers of one answer, which are not independent, stay together."""
+    if len(pairs) < 2:
+        return {}
+    # per sample: both covered, only people, only the judge, neither; and |recall difference|
+    cells = np.array([[sum(h and j for h, j in zip(hs, js, strict=True)),
+                       sum(h and not j for h, j in zip(hs, js, strict=True)),
+                       sum(j and not h for h, j in zip(hs, js, strict=True)),
+                       sum(not (h or j) for h, j in zip(hs, js, strict=True))]
+                      for hs, js in pairs], dtype=np.float64)  # fmt: skip
+    diff = np.array([abs(sum(h) - sum(j)) / len(h) for h, j in pairs])
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(pairs), np.full(len(pairs), 1 / len(pairs)), size=resamples)
+    both, people, judge, neither = (weights @ cells).T
+    total = both + people + judge + neither
+    observed = (both + neither) / total
+    chance = ((both + people) * (both + judge) + (judge + neither) * (people + neither)) / total**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = (observed - chance) / (1 - chance)
+    figures = {
+        "accuracy": observed,
+        "kappa": kappa,
+        "mean_abs_recall_diff": weights @ diff / len(pairs),
+    }
+    tail = 100 * (1 - level) / 2
+    return {
+        name: (float(np.percentile(kept, tail)), float(np.percentile(kept, 100 - tail)))
+        for name, values in figures.items()
+        if (kept := values[np.isfinite(values)]).size
+    }
 
 
 def calibrate_counts(

@@ -1,0 +1,60 @@
+"""How far the offline judge can be trusted: its agreement with the labelled set
+`tests/data/judge_labels/` (310 answers, 1,376 trigger decisions, six answer styles).
+
+    python -m benchmarks.judge_agreement [--data ../shared/eibench] [--fold test|tune|all]
+
+Prints, for the default `semantic` judge, per-trigger Cohen's kappa and accuracy and the
+per-answer mean |recall difference|, each with a bootstrap 95% interval over answers, for the
+fold as a whole and per answer style, and the time the judge took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tests.judge_labels import load_judge_labels
+
+from eibench.embed import load_encoder
+from eibench.judges.semantic import SemanticJudge
+from eibench.review.calibration import Calibration, calibrate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _line(label: str, c: Calibration) -> str:
+    def cell(name: str) -> str:
+        low, high = c.intervals.get(name, (float("nan"), float("nan")))
+        return f"{getattr(c, name):6.3f} [{low:.3f}, {high:.3f}]"
+
+    return (f"{label:<12}{c.n_samples:>8}{c.n_triggers:>9}  {cell('kappa')}  {cell('accuracy')}"
+            f"  {cell('mean_abs_recall_diff')}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
+    parser.add_argument("--fold", choices=("test", "tune", "all"), default="test")
+    args = parser.parse_args()
+    rows = [r for r in load_judge_labels(args.data) if args.fold in ("all", r["fold"])]
+    start = time.perf_counter()
+    judge = SemanticJudge(load_encoder("minilm"))
+    verdicts = judge.judge_many([(r["answer"], r["triggers"]) for r in rows])
+    seconds = time.perf_counter() - start
+    judged = {
+        str(i): [t.covered for t in sorted(v.triggers, key=lambda t: t.index)]
+        for i, v in enumerate(verdicts)
+    }
+    human = {str(i): [bool(x) for x in r["labels"]] for i, r in enumerate(rows)}
+    print(f"semantic judge (the default), {args.fold} fold: {len(rows)} answers in {seconds:.1f} s")
+    print(f"{'answers':<12}{'n':>8}{'triggers':>9}  {'kappa [95% CI]':<22}  "
+          f"{'accuracy [95% CI]':<22}  |recall diff| [95% CI]")  # fmt: skip
+    print(_line("all", calibrate(human, judged)))
+    for style in sorted({r["style"] for r in rows}):
+        ids = [str(i) for i, r in enumerate(rows) if r["style"] == style]
+        print(_line(style, calibrate({i: human[i] for i in ids}, {i: judged[i] for i in ids})))
+
+
+if __name__ == "__main__":
+    main()
