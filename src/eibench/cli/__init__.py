@@ -32,8 +32,8 @@ sys.modules[__name__].__class__ = _Package
 
 def judge_app() -> typer.Typer:
     """`eibench judge`, with `judge calibrate` (which lives with the review commands)."""
+    from eibench.cli.calibrate import calibrate
     from eibench.cli.judge import judge_app as group
-    from eibench.cli.review import calibrate
 
     if not any(c.name == "calibrate" for c in group.registered_commands):
         group.command(name="calibrate")(calibrate)

@@ -186,8 +186,7 @@ def judge(
         fitted = load_judge_config(judge_config, workspace or default_workspace())
         implied[f"judge configuration {fitted.name!r}"] = fitted.protocol
     protocol = _protocol(protocol, implied)
-    if not chosen:
-        chosen = [(None, [])]
+    chosen = chosen or [(None, [])]
     if protocol == SEMANTIC and len(chosen) > 1:
         raise EIBenchError("the semantic protocol takes one encoder, not a panel")
     failed = False

@@ -12,17 +12,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import os
 import re
-import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from eibench.embed.disk_cache import DiskCache, WordVectors, as_stored
 from eibench.errors import EIBenchError
 from eibench.slugs import slug
 
@@ -42,21 +40,6 @@ class Encoder(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class WordVectors:
-    """The words of one text with their contextual vectors.
-
-    words: lower-cased word forms (alphabetic words only, word pieces pooled); spans: their
-    character ranges in `text`; vectors: (len(words), d) float32, L2-normalised rows (rounded
-    to float16 precision for texts kept in the disk cache).
-    """
-
-    text: str
-    words: tuple[str, ...]
-    spans: tuple[tuple[int, int], ...]
-    vectors: np.ndarray
-
-
 @runtime_checkable
 class WordEncoder(Encoder, Protocol):
     """An encoder that also gives contextual word vectors (needed by the semantic judge)."""
@@ -64,69 +47,6 @@ class WordEncoder(Encoder, Protocol):
     def encode_words(self, texts: Sequence[str], *, persist: bool = False) -> list[WordVectors]:
         """Word vectors per text; `persist` keeps them in the on-disk cache, if any."""
         ...
-
-
-class _DiskCache:
-    """Embeddings of texts on disk: one SQLite file per encoder, keyed by a text hash.
-
-    Every write is one transaction, so a reader never sees a half-written entry.
-    """
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, sentence BLOB, "
-                "words TEXT, vectors BLOB)"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
-
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def get(self, texts: Sequence[str]) -> dict[str, tuple[np.ndarray, WordVectors]]:
-        found: dict[str, tuple[np.ndarray, WordVectors]] = {}
-        by_key = {self.key(t): t for t in texts}
-        keys = list(by_key)
-        with self._connect() as db:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT key, sentence, words, vectors FROM emb WHERE key IN ({marks})", chunk
-                )
-                for key, sentence, words_json, vectors in rows:
-                    text = by_key[key]
-                    meta = json.loads(words_json)
-                    sent = np.frombuffer(sentence, dtype=np.float32).copy()
-                    vecs = np.frombuffer(vectors, dtype=np.float16).astype(np.float32)
-                    vecs = vecs.reshape(len(meta["words"]), sent.shape[0])
-                    spans = tuple((int(a), int(b)) for a, b in meta["spans"])
-                    found[text] = (sent, WordVectors(text, tuple(meta["words"]), spans, vecs))
-        return found
-
-    def put(self, entries: Sequence[tuple[np.ndarray, WordVectors]]) -> None:
-        rows = [
-            (
-                self.key(wv.text),
-                np.asarray(sent, dtype=np.float32).tobytes(),
-                json.dumps({"words": list(wv.words), "spans": [list(s) for s in wv.spans]}),
-                wv.vectors.astype(np.float16).tobytes(),
-            )
-            for sent, wv in entries
-        ]
-        with self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?, ?)", rows)
-
-
-def _as_stored(wv: WordVectors) -> WordVectors:
-    """`wv` with its vectors rounded to float16, exactly as the disk cache keeps them."""
-    vectors = wv.vectors.astype(np.float16).astype(np.float32)
-    return WordVectors(wv.text, wv.words, wv.spans, vectors)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -181,7 +101,7 @@ class TransformerEncoder:
         self._memo: dict[str, np.ndarray] = {}
         self._words: dict[str, WordVectors] = {}
         stem = slug(name, sep="_", trim="")
-        self._disk = _DiskCache(cache_dir / f"{stem}-{fingerprint}.sqlite") if cache_dir else None
+        self._disk = DiskCache(cache_dir / f"{stem}-{fingerprint}.sqlite") if cache_dir else None
 
     def load(self) -> None:
         """Read the model now (once), rather than on the first text to encode: a broken
@@ -211,7 +131,7 @@ class TransformerEncoder:
             if text in self._memo and (not want_words or text in self._words):
                 if want_words:
                     wv = self._words[text]
-                    found[text] = _as_stored(wv) if persist else wv
+                    found[text] = as_stored(wv) if persist else wv
             else:
                 missing.append(text)
         if missing and persist and self._disk is not None:
@@ -227,7 +147,7 @@ class TransformerEncoder:
         self.encoded += len(missing)
         if persist:
             # Kept at the cache's precision, so a cold and a warm run give the same verdicts.
-            words = [_as_stored(wv) for wv in words]
+            words = [as_stored(wv) for wv in words]
         for text, sent, wv in zip(missing, sentences, words, strict=True):
             self._memo.setdefault(text, sent)  # the first vector stays: results never drift
             found[text] = wv

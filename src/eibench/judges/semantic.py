@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eibench.embed.encoder import WordEncoder, WordVectors
+from eibench.embed.disk_cache import WordVectors
+from eibench.embed.encoder import WordEncoder
 from eibench.embed.sentences import clause_spans, split_clauses, split_sentences
 from eibench.records.verdict import TriggerEvidence, Verdict
 
