@@ -18,6 +18,7 @@ from tests.judge_labels import load_judge_labels
 
 from eibench.embed import load_encoder
 from eibench.judges.semantic import SemanticJudge
+from eibench.report.tables import interval_text
 from eibench.review.calibration import Calibration, calibrate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _line(label: str, c: Calibration) -> str:
     def cell(name: str) -> str:
-        low, high = c.intervals.get(name, (float("nan"), float("nan")))
-        return f"{getattr(c, name):6.3f} [{low:.3f}, {high:.3f}]"
+        bounds = c.intervals.get(name, (float("nan"), float("nan")))
+        return f"{getattr(c, name):6.3f} {interval_text(*bounds, 1, 3)}"
 
     return (f"{label:<12}{c.n_samples:>8}{c.n_triggers:>9}  {cell('kappa')}  {cell('accuracy')}"
             f"  {cell('mean_abs_recall_diff')}")  # fmt: skip

@@ -16,6 +16,7 @@ from eibench.cli.console import err, out
 from eibench.cli.options import DataOption, ImagesOption, WorkspaceOption
 from eibench.data.categories import category_label
 from eibench.errors import EIBenchError
+from eibench.report.tables import interval_text
 from eibench.review.campaigns import Kind
 from eibench.store import Store
 
@@ -307,7 +308,7 @@ def _print_agreement(title: str, report: RatingReport) -> None:
         ("Krippendorff's alpha (ordinal)", report.alpha),
         ("ICC(2,1)", report.icc),
     ):
-        out.print(f"  {label}: {value.estimate:.3f} [{value.low:.3f}, {value.high:.3f}]")
+        out.print(f"  {label}: {value.estimate:.3f} {interval_text(value.low, value.high, 1, 3)}")
     for rater, counts in report.raters.items():
         spread = ", ".join(f"{score}: {n}" for score, n in sorted(counts.items()))
         out.print(f"  {escape(rater)}: {spread}")
