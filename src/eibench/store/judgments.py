@@ -47,7 +47,7 @@ class JudgmentTables(Tables):
 
     def judgings(self, run: str) -> list[JudgingConfig]:
         rows = self._db.execute(
-            "SELECT config FROM judgings WHERE run = ? ORDER BY created_at, judge, protocol",
+            "SELECT config FROM judgings WHERE run = ? ORDER BY created_at, rowid",
             (run,),
         )
         return [JudgingConfig.model_validate_json(r["config"]) for r in rows]
