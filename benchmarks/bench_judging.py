@@ -1,4 +1,4 @@
-"""Speed of the offline semantic judge and coherence over a full basic run.
+"""Speed of the default offline judge (the learned judge) and coherence over a full basic run.
 
     python -m benchmarks.bench_judging [--data ../shared/eibench] [--limit N]
 
@@ -106,7 +106,8 @@ def main() -> None:
 
     from eibench.data import load_split
     from eibench.embed.encoder import TransformerEncoder, load_encoder
-    from eibench.judges.semantic import SemanticJudge, answer_segments
+    from eibench.judges.learned import offline_judge
+    from eibench.judges.semantic import answer_segments
     from eibench.metrics.coherence import coherence_many, mean_coherence
 
     samples = load_split(args.data, "basic").samples[: args.limit]
@@ -123,7 +124,7 @@ def main() -> None:
         encoder.load()  # read on first need otherwise: timed here, not in the judging
         t_load = time.perf_counter() - t0
 
-        judge = SemanticJudge(encoder)
+        judge = offline_judge(encoder)
         t0 = time.perf_counter()
         verdicts = judge.judge_many(items)
         t_judge = time.perf_counter() - t0
@@ -171,7 +172,8 @@ def main() -> None:
         ("mean recall / mean coherence", f"{recall:.3f} / {mean_coherence(values):.3f}"),
     ]
     width = max(len(k) for k, _ in rows)
-    print(f"semantic judge benchmark ({judge.name}, {os.cpu_count()} CPUs)")
+    method = judge.config["method"]
+    print(f"offline judge benchmark ({judge.name}, {method}, {os.cpu_count()} CPUs)")
     for key, value in rows:
         print(f"  {key:<{width}}  {value:>10}")
     print(f"  {'target: total under 60 s':<{width}}  {'met' if total < 60 else 'MISSED':>10}")

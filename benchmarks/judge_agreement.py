@@ -3,9 +3,10 @@
 
     python -m benchmarks.judge_agreement [--data ../shared/eibench] [--fold test|tune|all]
 
-Prints, for the default `semantic` judge, per-trigger Cohen's kappa and accuracy and the
-per-answer mean |recall difference|, each with a bootstrap 95% interval over answers, for the
-fold as a whole and per answer style, and the time the judge took.
+Prints, for each offline judge (the default learned judge and the word-recall judge before it),
+per-trigger Cohen's kappa and accuracy and the per-answer mean |recall difference|, each with a
+bootstrap 95% interval over answers, for the fold as a whole and per answer style; the share of
+denied or other-person mentions it does not count as covered; and the time it took.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.judge_labels import load_judge_labels
 
 from eibench.embed import load_encoder
+from eibench.judges.learned import LearnedJudge
 from eibench.judges.semantic import SemanticJudge
 from eibench.report.tables import interval_text
 from eibench.review.calibration import Calibration, calibrate
@@ -33,14 +36,8 @@ def _line(label: str, c: Calibration) -> str:
             f"  {cell('mean_abs_recall_diff')}")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
-    parser.add_argument("--fold", choices=("test", "tune", "all"), default="test")
-    args = parser.parse_args()
-    rows = [r for r in load_judge_labels(args.data) if args.fold in ("all", r["fold"])]
+def agreement(judge: SemanticJudge, name: str, rows: list[dict[str, Any]], fold: str) -> None:
     start = time.perf_counter()
-    judge = SemanticJudge(load_encoder("minilm"))
     verdicts = judge.judge_many([(r["answer"], r["triggers"]) for r in rows])
     seconds = time.perf_counter() - start
     judged = {
@@ -48,13 +45,31 @@ def main() -> None:
         for i, v in enumerate(verdicts)
     }
     human = {str(i): [bool(x) for x in r["labels"]] for i, r in enumerate(rows)}
-    print(f"semantic judge (the default), {args.fold} fold: {len(rows)} answers in {seconds:.1f} s")
+    denied = [judged[str(i)][k - 1] for i, r in enumerate(rows) for k in r["denied"]]
+    print(f"\n{name}, {fold} fold: {len(rows)} answers in {seconds:.1f} s")
     print(f"{'answers':<12}{'n':>8}{'triggers':>9}  {'kappa [95% CI]':<22}  "
           f"{'accuracy [95% CI]':<22}  |recall diff| [95% CI]")  # fmt: skip
     print(_line("all", calibrate(human, judged)))
     for style in sorted({r["style"] for r in rows}):
         ids = [str(i) for i, r in enumerate(rows) if r["style"] == style]
         print(_line(style, calibrate({i: human[i] for i in ids}, {i: judged[i] for i in ids})))
+    kept = sum(not covered for covered in denied)
+    print(
+        f"denied or other-person mentions not counted: {kept}/{len(denied)} "
+        f"({kept / max(len(denied), 1):.0%})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
+    parser.add_argument("--fold", choices=("test", "tune", "all"), default="test")
+    args = parser.parse_args()
+    rows = [r for r in load_judge_labels(args.data) if args.fold in ("all", r["fold"])]
+    encoder = load_encoder("minilm")
+    learned = LearnedJudge(encoder)
+    agreement(learned, f"learned judge ({learned.model.version}, the default)", rows, args.fold)
+    agreement(SemanticJudge(encoder), "word-recall judge (word-recall-v2)", rows, args.fold)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ def test_the_labelled_set_matches_the_release_and_its_guide(release_dir: Path) -
         assert len(row["labels"]) == len(sample.triggers), number
         assert set(row["labels"]) <= {0, 1} and row["answer"].strip(), number
         assert row["style"] in STYLES and row["fold"] in ("tune", "test"), number
+        # denied mentions: sorted unique 1-based indices of triggers labelled 0
+        denied = row["denied"]
+        assert isinstance(denied, list) and denied == sorted(set(denied)), number
+        assert all(isinstance(i, int) and 1 <= i <= len(row["labels"]) for i in denied), number
+        assert all(row["labels"][i - 1] == 0 for i in denied), number
+        assert list(row)[list(row).index("labels") + 1] == "denied", number
         key = (row["split"], row["image"], row.get("question", ""))
         folds.setdefault(key, set()).add(row["fold"])
         emotions[sample.emotion if row["split"] == "basic" else "complex"] += 1
@@ -38,6 +44,10 @@ def test_the_labelled_set_matches_the_release_and_its_guide(release_dir: Path) -
     # the share covered is neither trivial nor one-sided
     decisions = [x for r in rows for x in r["labels"]]
     assert 0.35 < sum(decisions) / len(decisions) < 0.7
+    # enough denied mentions to measure a judge on them, in both folds
+    assert sum(len(r["denied"]) for r in rows) >= 60
+    assert sum(len(r["denied"]) for r in rows if r["fold"] == "test") >= 20
     # the guide the labels follow is beside them
     guide = (FOLDER / "GUIDE.md").read_text()
     assert "hedged" in guide.lower() and "another person" in guide and "tune" in guide
+    assert "## Denied mentions" in guide and "`denied`" in guide

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from eibench.judges.learned import default_model
 from tests.cli import invoke
 
 
@@ -42,6 +43,7 @@ def test_prior_answers_score_with_intervals_and_coherence(
     result = score(capsys, release_dir, judged, "--run", "basic")
     (semantic,) = result["scores"]
     assert semantic["protocol"] == "semantic" and semantic["judge"].startswith("semantic:")
+    assert semantic["version"] == default_model().version  # the learned judge made them
     overall = semantic["rows"][-1]
     assert overall["label"] == "Overall" and overall["n_scored"] == 60
     assert overall["n_not_run"] == 1615 - 60
@@ -60,7 +62,7 @@ def test_table_output_is_readable(capsys, judged: Path, release_dir: Path) -> No
     )
     assert result.code == 0, result.err
     for text in ("Overall", "Excitement", "recall %", "95% CI", "fail", "macro",
-                 "coherence"):  # fmt: skip
+                 "coherence", default_model().version):  # fmt: skip
         assert text in result.out
 
 

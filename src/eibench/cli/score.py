@@ -215,7 +215,8 @@ def score(
     if policy.rules != "honest":
         head += f" · {policy.rules} rules"
     for s in result.scores:
-        print_uncut(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}", s.rows))
+        version = f" · {escape(s.version)}" if s.version else ""
+        print_uncut(_rows_table(f"{head} · {escape(s.judge)} · {s.protocol}{version}", s.rows))
         notes = [f"macro {pct(s.macro)}"] if s.macro else []
         notes += [f"{EXTRA_LABELS.get(name, name)} {pct(m)}" for name, m in s.extra.items()]
         if notes:

@@ -10,6 +10,7 @@ from pathlib import Path
 from eibench.data.load import Dataset
 from eibench.data.schema import Sample
 from eibench.embed import load_encoder, preload
+from eibench.judges.learned import offline_judge
 from eibench.judges.protocols import SEMANTIC
 from eibench.judges.request import JudgeRequest, JudgeSummary, todo_samples
 from eibench.judges.semantic import SemanticJudge
@@ -32,7 +33,7 @@ def judge_semantic(
 ) -> JudgeSummary:
     encoder = load_encoder(request.judge, cache_dir=workspace / "embeddings")
     fitted = request.judge_config
-    judge = SemanticJudge(encoder, fitted.threshold if fitted else None)
+    judge = offline_judge(encoder, fitted.threshold if fitted else None)
     config = JudgingConfig(
         judge=judge.name,
         protocol=SEMANTIC,

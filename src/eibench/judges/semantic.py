@@ -215,6 +215,18 @@ def answer_segments(answer: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Pair:
+    """One answer and its triggers as the judge reads them: the answer's text, its sentences'
+    and the triggers' word vectors, and the texts that were encoded."""
+
+    answer: str
+    segments: list[WordVectors]
+    triggers: list[WordVectors]
+    segment_texts: list[str]
+    trigger_forms: list[str]
+
+
 class SemanticJudge:
     """Judges answers offline with contextual word matching (see the module doc).
 
@@ -232,6 +244,7 @@ class SemanticJudge:
     ) -> None:
         self.encoder = encoder
         self.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        self.match_threshold = self.threshold  # a sentence states a trigger at this score
         self.max_unmatched = max_unmatched
         self.name = f"semantic:{encoder.name}"
         self.config: dict[str, object] = {
@@ -268,13 +281,11 @@ class SemanticJudge:
             forms = [[trigger_form(t) for t in triggers] for _, triggers in chunk]
             seg_vectors = self._encode([s for segs in segments for s in segs], False)
             trig_vectors = self._encode([f for fs in forms for f in fs], True)
-            for segs, fs in zip(segments, forms, strict=True):
-                verdicts.append(
-                    self._verdict(
-                        [seg_vectors[s] for s in segs],
-                        [trig_vectors[f] for f in fs],
-                    )
+            for (answer, _), segs, fs in zip(chunk, segments, forms, strict=True):
+                pair = Pair(
+                    answer, [seg_vectors[s] for s in segs], [trig_vectors[f] for f in fs], segs, fs
                 )
+                verdicts.append(self._verdict(pair))
             if progress is not None:
                 progress(len(chunk))
         return verdicts
@@ -283,29 +294,32 @@ class SemanticJudge:
         unique = list(dict.fromkeys(texts))
         return dict(zip(unique, self.encoder.encode_words(unique, persist=persist), strict=True))
 
-    def _verdict(self, segments: list[WordVectors], triggers: list[WordVectors]) -> Verdict:
-        scores = score_triggers(segments, triggers)
+    def decide(self, pair: Pair, scores: list[TriggerScore]) -> list[float]:
+        """Each trigger's score that `threshold` reads: here its word-recall score."""
+        return [s.score for s in scores]
+
+    def _verdict(self, pair: Pair) -> Verdict:
+        segments = pair.segments
+        scores = score_triggers(segments, pair.triggers)
         evidence = tuple(
             TriggerEvidence(
-                index=i,
-                covered=s.score >= self.threshold,
-                evidence=s.evidence,
-                score=round(s.score, 4),
+                index=i, covered=value >= self.threshold, evidence=s.evidence,
+                score=round(value, 4),
             )
-            for i, s in enumerate(scores, start=1)
-        )
+            for i, (s, value) in enumerate(zip(scores, self.decide(pair, scores), strict=True), 1)
+        )  # fmt: skip
         precision: float | None = None
         unmatched: list[str] = []
         if segments:
             matched = [
-                any(s.segment_scores[j] >= self.threshold for s in scores)
+                any(s.segment_scores[j] >= self.match_threshold for s in scores)
                 for j in range(len(segments))
             ]
             precision = sum(matched) / len(segments)
             unmatched = [seg.text for seg, ok in zip(segments, matched, strict=True) if not ok]
         return Verdict(
             correct=sum(e.covered for e in evidence),
-            total=len(triggers),
+            total=len(pair.triggers),
             precision=precision,
             unsupported_rate=None if precision is None else 1.0 - precision,
             triggers=evidence,

@@ -117,6 +117,7 @@ def score_records(
                 policy,
                 c.judge,
                 c.protocol,
+                c.version,
             )
             for c in chosen
         ],

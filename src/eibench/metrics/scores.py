@@ -96,6 +96,7 @@ class Score(BaseModel):
     split: str
     judge: str
     protocol: str
+    version: str = Field("", description="the judge version that made the verdicts")
     policy: ScorePolicy
     rows: list[Row] = Field(description="per category, then the overall (micro) row")
     macro: Mean | None = Field(None, description="mean of the category means (basic split)")
@@ -218,8 +219,9 @@ def score_judging(
     policy: ScorePolicy,
     judge: str,
     protocol: str,
+    version: str = "",
 ) -> Score:
-    """The score table of one (judge, protocol) on a run."""
+    """The score table of one (judge, protocol) on a run; `version`: the judging's."""
     current = current_judgments(judgments, generations)
     policy = policy.for_protocol(protocol)
     values = {sid: v for sid, j in current.items() if (v := sample_value(j, policy)) is not None}
@@ -245,6 +247,7 @@ def score_judging(
         split=dataset.split,
         judge=judge,
         protocol=protocol,
+        version=version,
         policy=policy,
         rows=rows,
         macro=macro,

@@ -98,6 +98,15 @@ class JudgingConfig(BaseModel):
     def identity(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"package_version"})
 
+    @property
+    def version(self) -> str:
+        """Which version of the judge made the verdicts: a named judge configuration
+        (`NAME@VERSION`), else the offline judge's model or method, else the prompt's version."""
+        for key in ("judge_config", "model", "method"):
+            if isinstance(value := self.settings.get(key), str) and value:
+                return value
+        return self.prompt_version
+
 
 class Judgment(BaseModel):
     """One judge's verdict (or its typed failure) on one answer of a run."""
