@@ -60,4 +60,3 @@ def sent_share(verdicts: list[Verdict], band: Band) -> float:
     """The share of all triggers that `band` sends to the model judge."""
     total = sum(len(v.triggers) for v in verdicts)
     return sum(len(uncertain(v, band)) for v in verdicts) / total if total else 0.0
-
