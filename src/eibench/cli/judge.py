@@ -21,6 +21,7 @@ from eibench.cli.options import (
     WorkspaceOption,
 )
 from eibench.errors import EIBenchError
+from eibench.judges.cascade import Band, Cascade
 from eibench.judges.protocols import SEMANTIC, ProtocolName
 from eibench.judges.request import JudgeRequest, JudgeSummary
 from eibench.metrics.answer_metrics import judge_and_measure
@@ -89,6 +90,31 @@ def judge(
             show_default=False,
         ),
     ] = None,
+    cascade: Annotated[
+        str | None,
+        typer.Option(
+            "--cascade",
+            help="semantic: ask this model judge (e.g. openai:NAME at --judge-base-url) about "
+            "the triggers the offline judge is unsure of (P(covered) in --cascade-band), one "
+            "entail yes/no question each; its P(yes) decides them.",
+            rich_help_panel=JUDGE_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    cascade_band: Annotated[
+        str,
+        typer.Option(
+            help="LOW,HIGH: the offline P(covered) band sent to the --cascade model.",
+            rich_help_panel=JUDGE_PANEL,
+        ),
+    ] = "0.2,0.7",
+    cascade_threshold: Annotated[
+        float,
+        typer.Option(
+            help="The --cascade model's P(yes) at which a trigger counts as covered.",
+            rich_help_panel=JUDGE_PANEL,
+        ),
+    ] = 0.5,
     judge_base_url: Annotated[
         list[str] | None,
         typer.Option(
@@ -186,7 +212,8 @@ def judge(
         fitted = load_judge_config(judge_config, workspace or default_workspace())
         implied[f"judge configuration {fitted.name!r}"] = fitted.protocol
     protocol = _protocol(protocol, implied)
-    chosen = chosen or [(None, [])]
+    chained = _cascade(cascade, cascade_band, cascade_threshold)
+    chosen = chosen or [(None, judge_base_url or [])]  # semantic: the cascade model's URL
     if protocol == SEMANTIC and len(chosen) > 1:
         raise EIBenchError("the semantic protocol takes one encoder, not a panel")
     failed = False
@@ -212,6 +239,7 @@ def judge(
             coherence=coherence,
             coherence_encoder=coherence_encoder,
             judge_config=fitted,
+            cascade=chained,
             price=prices().get(spec_name) if spec_name else None,
         )
         summary = judge_and_measure(request, on_progress=ProgressBar())
@@ -225,6 +253,20 @@ def judge(
             "n_judge_failed; re-run with --retry-failed"
         )
         raise typer.Exit(1)
+
+
+def _cascade(model: str | None, band: str, threshold: float) -> Cascade | None:
+    """The --cascade options as a Cascade (None without --cascade); a bad one is one line."""
+    if model is None:
+        return None
+    try:
+        low, high = (float(x) for x in band.split(","))
+        return Cascade(model=model, band=Band(low=low, high=high), threshold=threshold)
+    except ValueError:  # pydantic's ValidationError is one too
+        raise EIBenchError(
+            f"--cascade-band {band!r}, --cascade-threshold {threshold:g}: give LOW,HIGH with "
+            "0 <= LOW <= HIGH <= 1, and a threshold between 0 and 1"
+        ) from None
 
 
 def _protocol(given: str | None, implied: dict[str, str]) -> str:

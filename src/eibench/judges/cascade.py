@@ -2,18 +2,24 @@
 falls in its uncertain band go to a model judge (the per-trigger `entail` protocol), whose
 P(yes) decides them at its own threshold.
 
-`uncertain` picks the triggers to send; `merge` folds the model's answers into the offline
-verdict. The band and the model threshold are fitted on labelled data
-(`benchmarks/judge_cascade.py` prints the curve of share sent against agreement).
+`uncertain` picks the triggers to send; `ModelJudge` asks them; `merge` folds the model's
+answers into the offline verdict. `benchmarks/judge_cascade.py` prints the curve of share sent
+against agreement on the labelled set, and fits the model's threshold there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from eibench.records.verdict import Verdict
+from eibench.judges.protocols import ENTAIL, PerTriggerProtocol, llm_protocol
+from eibench.models.base import ChatRequest, ChatResponse, GenerationParams, Message
+from eibench.records.verdict import JudgeParseError, Verdict
+
+DEFAULT_BAND = (0.2, 0.7)
 
 
 class Band(BaseModel):
@@ -60,3 +66,64 @@ def sent_share(verdicts: list[Verdict], band: Band) -> float:
     """The share of all triggers that `band` sends to the model judge."""
     total = sum(len(v.triggers) for v in verdicts)
     return sum(len(uncertain(v, band)) for v in verdicts) / total if total else 0.0
+
+
+class Cascade(BaseModel):
+    """What a cascade judging adds to the offline judge: the model judge, the band it is
+    asked about, and the P(yes) at which it counts a trigger as covered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="the model judge's spec, e.g. openai:qwen2.5-7b-instruct")
+    band: Band = Band(low=DEFAULT_BAND[0], high=DEFAULT_BAND[1])
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+    def settings(self) -> dict[str, object]:
+        """What a judging records of it (with the entail prompt's version)."""
+        protocol = llm_protocol(ENTAIL)
+        assert isinstance(protocol, PerTriggerProtocol)
+        return {
+            "model": self.model, "band": [self.band.low, self.band.high],
+            "threshold": self.threshold, "prompt": protocol.version("basic"),
+        }  # fmt: skip
+
+
+Ask = Callable[[ChatRequest], Awaitable[ChatResponse]]
+
+
+@dataclass
+class ModelJudge:
+    """Asks a chat model (through `ask`: the runner's caller, with its retries, cache and
+    limiter) the `entail` question, does the answer state this trigger, and reads P(yes); an
+    unreadable reply is asked again, up to `max_asks` in all."""
+
+    ask: Ask
+    params: GenerationParams
+    max_asks: int = 3
+
+    def __post_init__(self) -> None:
+        protocol = llm_protocol(ENTAIL)
+        assert isinstance(protocol, PerTriggerProtocol)
+        self.protocol = protocol
+        self.params = protocol.params(self.params)
+
+    async def p_yes(self, answer: str, trigger: str) -> float:
+        messages: list[Message] = self.protocol.messages(answer, trigger)
+        for _ in range(self.max_asks - 1):
+            reply = await self.ask(ChatRequest(messages=messages, params=self.params))
+            try:
+                return self.protocol.read(reply)
+            except JudgeParseError as error:
+                said = Message.text("assistant", reply.text)
+                messages = [*messages, said, self.protocol.reask(error)]
+        return self.protocol.read(
+            await self.ask(ChatRequest(messages=messages, params=self.params))
+        )
+
+    async def decide(
+        self, verdict: Verdict, answer: str, triggers: Sequence[str], cascade: Cascade
+    ) -> Verdict:
+        """`verdict` with its uncertain triggers decided by the model."""
+        sent = uncertain(verdict, cascade.band)
+        found = await asyncio.gather(*(self.p_yes(answer, triggers[i - 1]) for i in sent))
+        return merge(verdict, dict(zip(sent, found, strict=True)), cascade.threshold)

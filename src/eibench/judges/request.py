@@ -11,6 +11,7 @@ from pydantic import Field
 from eibench.data import load_split, resolve_data_dir
 from eibench.data.load import Dataset
 from eibench.errors import EIBenchError
+from eibench.judges.cascade import Cascade
 from eibench.judges.configs import JudgeConfig
 from eibench.judges.protocols import SEMANTIC
 from eibench.models.base import GenerationParams
@@ -44,9 +45,17 @@ class JudgeRequest(JobRequest):
     judge_config: JudgeConfig | None = Field(
         None, description="a fitted threshold for the protocol (`eibench judge calibrate`)"
     )
+    cascade: Cascade | None = Field(
+        None, description="semantic: a model judge for the offline judge's uncertain triggers"
+    )
 
     def check_judge_config(self) -> None:
-        """A one-line error when the judge configuration is for another protocol."""
+        """A one-line error when the judge configuration (or a cascade) is for another
+        protocol."""
+        if self.cascade is not None and self.protocol != SEMANTIC:
+            raise EIBenchError(
+                f"--cascade adds a model to the semantic judge, not to {self.protocol}"
+            )
         if self.judge_config is not None and self.judge_config.protocol != self.protocol:
             raise EIBenchError(
                 f"judge configuration {self.judge_config.name!r} is for the "

@@ -101,11 +101,21 @@ class JudgingConfig(BaseModel):
     @property
     def version(self) -> str:
         """Which version of the judge made the verdicts: a named judge configuration
-        (`NAME@VERSION`), else the offline judge's model or method, else the prompt's version."""
-        for key in ("judge_config", "model", "method"):
-            if isinstance(value := self.settings.get(key), str) and value:
-                return value
-        return self.prompt_version
+        (`NAME@VERSION`), else the offline judge's model or method, else the prompt's version;
+        and a cascade's model judge, band and threshold."""
+        base = next(
+            (
+                v
+                for k in ("judge_config", "model", "method")
+                if isinstance(v := self.settings.get(k), str) and v
+            ),
+            self.prompt_version,
+        )
+        cascade = self.settings.get("cascade")
+        if isinstance(cascade, dict):
+            low, high = cascade["band"]
+            return f"{base} + {cascade['model']} on [{low:g}, {high:g}) at {cascade['threshold']:g}"
+        return base
 
 
 class Judgment(BaseModel):
