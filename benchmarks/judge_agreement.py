@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
-from tests.judge_labels import load_judge_labels
+from tests.judge_labels import LABELS
 
 from eibench.embed import load_encoder
 from eibench.judges.learned import LearnedJudge
 from eibench.judges.semantic import SemanticJudge
 from eibench.report.tables import interval_text
-from eibench.review.calibration import Calibration, calibrate
+from eibench.review.calibration import Calibration
+from eibench.review.labelled import Labelled, load_labelled, offline_agreement
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,28 +36,18 @@ def _line(label: str, c: Calibration) -> str:
             f"  {cell('mean_abs_recall_diff')}")  # fmt: skip
 
 
-def agreement(judge: SemanticJudge, name: str, rows: list[dict[str, Any]], fold: str) -> None:
+def agreement(judge: SemanticJudge, name: str, rows: list[Labelled], fold: str) -> None:
     start = time.perf_counter()
-    verdicts = judge.judge_many([(r["answer"], r["triggers"]) for r in rows])
+    result = offline_agreement(rows, judge)
     seconds = time.perf_counter() - start
-    judged = {
-        str(i): [t.covered for t in sorted(v.triggers, key=lambda t: t.index)]
-        for i, v in enumerate(verdicts)
-    }
-    human = {str(i): [bool(x) for x in r["labels"]] for i, r in enumerate(rows)}
-    denied = [judged[str(i)][k - 1] for i, r in enumerate(rows) for k in r["denied"]]
-    print(f"\n{name}, {fold} fold: {len(rows)} answers in {seconds:.1f} s")
+    print(f"\n{name}, {fold} fold: {len(rows)} answers judged in {seconds:.1f} s")
     print(f"{'answers':<12}{'n':>8}{'triggers':>9}  {'kappa [95% CI]':<22}  "
           f"{'accuracy [95% CI]':<22}  |recall diff| [95% CI]")  # fmt: skip
-    print(_line("all", calibrate(human, judged)))
-    for style in sorted({r["style"] for r in rows}):
-        ids = [str(i) for i, r in enumerate(rows) if r["style"] == style]
-        print(_line(style, calibrate({i: human[i] for i in ids}, {i: judged[i] for i in ids})))
-    kept = sum(not covered for covered in denied)
-    print(
-        f"denied or other-person mentions not counted: {kept}/{len(denied)} "
-        f"({kept / max(len(denied), 1):.0%})"
-    )
+    for style, c in [("all", result.overall), *result.styles.items()]:
+        print(_line(style, c))
+    share = result.denied_kept / max(result.denied, 1)
+    print(f"denied or other-person mentions not counted: {result.denied_kept}/{result.denied} "
+          f"({share:.0%})")  # fmt: skip
 
 
 def main() -> None:
@@ -65,7 +55,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eibench")
     parser.add_argument("--fold", choices=("test", "tune", "all"), default="test")
     args = parser.parse_args()
-    rows = [r for r in load_judge_labels(args.data) if args.fold in ("all", r["fold"])]
+    rows = load_labelled(LABELS, args.data, args.fold)
     encoder = load_encoder("minilm")
     learned = LearnedJudge(encoder)
     agreement(learned, f"learned judge ({learned.model.version}, the default)", rows, args.fold)

@@ -2,16 +2,17 @@
 
     python scripts/provision-engines      # once, for the default local model
     python -m benchmarks.judge_cascade [--engine llama.cpp-1.5b | --base-url URL --model NAME]
-        [--data ../shared/eibench] [--widest 0.2,0.7] [--cache FILE]
+        [--data ../shared/eibench] [--widest 0.2,0.7] [--cache FILE] [--cached-only]
 
 The default offline (learned) judge scores every answer of `tests/data/judge_labels/`. Every
 trigger whose P(covered) lies in the widest band is asked of the model judge with the `entail`
 protocol (one yes/no question, read as P(yes)), on both folds; answers are kept in `--cache`
-(JSON lines), so an interrupted run resumes and a rerun asks nothing. The model's threshold is
-fitted on the tune fold's sent triggers (best kappa). Then, for nested bands around the offline
-threshold, it prints on the test fold the share of triggers sent and per-trigger kappa,
-accuracy and mean |recall difference| with bootstrap 95% intervals, next to the offline judge
-alone and the model alone on the sent triggers.
+(JSON lines), so an interrupted run resumes and a rerun asks nothing; `--cached-only` asks
+nothing and draws the curve on the answers whose uncertain triggers are all in the cache. The
+model's threshold is fitted on the tune fold's sent triggers (best kappa). Then, for nested
+bands around the offline threshold, it prints on the test fold the share of triggers sent and
+per-trigger kappa, accuracy and mean |recall difference| with bootstrap 95% intervals, next to
+the offline judge alone.
 """
 
 from __future__ import annotations
@@ -44,14 +45,19 @@ def _key(answer: str, trigger: str, model: str) -> str:
     return hashlib.sha256(f"{model}\0{answer}\0{trigger}".encode()).hexdigest()[:16]
 
 
-async def _ask(url: str, name: str, asks: list[tuple[str, str]], cache: Path) -> dict[str, float]:
-    """P(yes) for each (answer, trigger), asked in order (an answer's triggers one after
-    another, so the server's prefix cache holds the answer) and appended to `cache`."""
+def _cached(cache: Path) -> dict[str, float]:
     known: dict[str, float] = {}
     if cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             known[row["key"]] = row["p_yes"]
+    return known
+
+
+async def _ask(url: str, name: str, asks: list[tuple[str, str]], cache: Path) -> dict[str, float]:
+    """P(yes) for each (answer, trigger), asked in order (an answer's triggers one after
+    another, so the server's prefix cache holds the answer) and appended to `cache`."""
+    known = _cached(cache)
     protocol = llm_protocol("entail")
     assert isinstance(protocol, PerTriggerProtocol)
     params = protocol.params(GenerationParams())
@@ -114,6 +120,9 @@ def main() -> None:
     parser.add_argument("--model", help="the model name the server serves (with --base-url)")
     parser.add_argument("--widest", default="0.2,0.7", help="the widest band: LOW,HIGH")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "judge_cascade.jsonl")
+    parser.add_argument(
+        "--cached-only", action="store_true", help="ask nothing; use the answers in --cache"
+    )
     args = parser.parse_args()
     low, high = (float(x) for x in args.widest.split(","))
     widest = Band(low=low, high=high)
@@ -124,7 +133,19 @@ def main() -> None:
     asks = [(r["answer"], r["triggers"][j - 1]) for r, v in zip(rows, offline, strict=True)
             for j in uncertain(v, widest)]  # fmt: skip
     args.cache.parent.mkdir(parents=True, exist_ok=True)
-    if args.base_url:
+    if args.cached_only:
+        name = args.model or args.engine
+        known = _cached(args.cache)
+        whole = [
+            all(
+                _key(r["answer"], r["triggers"][j - 1], name) in known for j in uncertain(v, widest)
+            )
+            for r, v in zip(rows, offline, strict=True)
+        ]
+        rows = [r for r, ok in zip(rows, whole, strict=True) if ok]
+        offline = [v for v, ok in zip(offline, whole, strict=True) if ok]
+        print(f"--cached-only: the {len(rows)} answers whose uncertain triggers are all asked")
+    elif args.base_url:
         name = args.model or "model"
         known = asyncio.run(_ask(args.base_url, name, asks, args.cache))
     else:

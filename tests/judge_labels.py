@@ -3,27 +3,19 @@ samples' triggers; shared by `tests/test_judge_labels.py` and `benchmarks/judge_
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from eibench.data import load_split
+from eibench.review.labelled import load_labelled
 
 FOLDER = Path(__file__).parent / "data" / "judge_labels"
+LABELS = FOLDER / "labels.jsonl"
 
 
 def load_judge_labels(data: Path) -> list[dict[str, Any]]:
-    """Each labelled answer with `triggers` and `emotion` (`complex` for that split) added."""
-    basic = {s.image: s for s in load_split(data, "basic").samples}
-    complex_ = {(s.image, s.question): s for s in load_split(data, "complex").samples}
-    rows = []
-    for line in (FOLDER / "labels.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["split"] == "basic":
-            sample = basic[row["image"]]
-            emotion = sample.emotion
-        else:
-            sample = complex_[(row["image"], row["question"])]
-            emotion = "complex"
-        rows.append({**row, "triggers": sample.triggers, "emotion": emotion})
-    return rows
+    """Each labelled answer as a dict, with `triggers` and `emotion` (`complex` for that
+    split) added."""
+    return [
+        {**r.row.model_dump(), "triggers": r.triggers, "emotion": r.emotion}
+        for r in load_labelled(LABELS, data)
+    ]

@@ -1,18 +1,21 @@
 """`eibench judge calibrate`: a stored judging against an audit campaign's people, with
-bootstrap intervals, and a threshold fitted to them saved as a judge configuration."""
+bootstrap intervals, and a threshold fitted to them saved as a judge configuration; or the
+offline judges against a labelled set, per answer style."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from eibench.cli.console import err, out
-from eibench.cli.options import WorkspaceOption
+from eibench.cli.console import err, out, print_uncut
+from eibench.cli.options import DataOption, WorkspaceOption
+from eibench.errors import EIBenchError
 from eibench.judges.protocols import ProtocolName
 from eibench.report.tables import interval_text
 from eibench.store.db import default_workspace
@@ -22,7 +25,23 @@ if TYPE_CHECKING:
 
 
 def calibrate(
-    audit: Annotated[str, typer.Option(help="The audit campaign (human labels).")],
+    audit: Annotated[
+        str | None,
+        typer.Option(help="The audit campaign (human labels).", show_default=False),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of --audit: a labelled set (JSON lines as tests/data/judge_labels/"
+            "labels.jsonl: split, image, question, style, answer, labels, denied, fold); the "
+            "offline judges (learned, the default, and word-recall) judge its answers.",
+            show_default=False,
+        ),
+    ] = None,
+    fold: Annotated[
+        str, typer.Option(help="With --labels: only the rows of this fold (or all).")
+    ] = "all",
+    data: DataOption = None,
     run: Annotated[str, typer.Option(help="The run it audited (default: its source).")] = "",
     judge: Annotated[
         str | None, typer.Option(help="Judge as stored (see `eibench score`).", show_default=False)
@@ -42,11 +61,19 @@ def calibrate(
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """How far a judge agrees with people on the audited answers: per-trigger accuracy and
-    Cohen's kappa (trigger-level judges), and the correlation of per-sample recall; with
-    --save, the threshold that agrees best, saved as a judge configuration."""
+    """How far a judge agrees with people, with bootstrap 95% intervals: a stored judging
+    against an audit campaign (per-trigger accuracy and Cohen's kappa, recall correlation; with
+    --save, the threshold that agrees best, saved as a judge configuration), or the offline
+    judges against a labelled set (--labels), per answer style."""
     from eibench.judges.configs import Fit, JudgeConfig, save_judge_config
     from eibench.review.calibration import calibrate_judge
+
+    if (audit is None) == (labels is None):
+        raise EIBenchError("pass one of --audit NAME and --labels FILE")
+    if labels is not None:
+        _labelled(labels, data, fold)
+        return
+    assert audit is not None
 
     result = calibrate_judge(audit, run or None, judge, protocol, fit=save is not None,
                              workspace=workspace)  # fmt: skip
@@ -75,6 +102,38 @@ def calibrate(
     path = save_judge_config(config, workspace or default_workspace())
     err.print(f"saved judge configuration {config.label} to {escape(str(path))}; use it with "
               f"eibench judge --protocol {config.protocol} --judge-config {save}")  # fmt: skip
+
+
+def _labelled(path: Path, data: Path | None, fold: str) -> None:
+    """Each offline judge against the labelled set: a table per judge, rows per style."""
+    from eibench.data import resolve_data_dir
+    from eibench.embed import load_encoder
+    from eibench.judges.learned import LearnedJudge
+    from eibench.judges.semantic import SemanticJudge
+    from eibench.review.labelled import load_labelled, offline_agreement
+
+    rows = load_labelled(path, resolve_data_dir(data), fold)
+    if not rows:
+        raise EIBenchError(f"{path}: no labelled answers in fold {fold!r}")
+    encoder = load_encoder("minilm")
+    learned = LearnedJudge(encoder)
+    judges = [(f"learned judge {learned.model.version} (default)", learned),
+              ("word-recall judge", SemanticJudge(encoder))]  # fmt: skip
+    for name, judge in judges:
+        result = offline_agreement(rows, judge)
+        table = Table(title=f"{escape(name)} vs {escape(str(path))} ({fold})",
+                      title_justify="left")  # fmt: skip
+        for heading in ("answers", "n", "triggers", "kappa", "accuracy", "|recall diff|"):
+            table.add_column(heading, justify="left" if heading == "answers" else "right")
+        for style, c in [("all", result.overall), *result.styles.items()]:
+            table.add_row(style, f"{c.n_samples:,}", f"{c.n_triggers:,}",
+                          *(_with_interval(c, k) for k in ("kappa", "accuracy",
+                                                            "mean_abs_recall_diff")))  # fmt: skip
+        print_uncut(table)
+        if result.denied:
+            share = result.denied_kept / result.denied
+            out.print(f"  denied or other-person mentions not counted: {result.denied_kept} of "
+                      f"{result.denied} ({share:.0%})")  # fmt: skip
 
 
 def _with_interval(calibration: Calibration, name: str) -> str:
