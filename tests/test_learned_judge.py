@@ -53,10 +53,10 @@ def test_learned_judge_beats_word_recall_on_the_held_out_fold(
     assert isinstance(judge, LearnedJudge)
     learned = _agreement(judge, test_fold)
     word_recall = _agreement(SemanticJudge(encoder), test_fold)
-    # benchmarks/judge_agreement.py: learned 0.632 / 0.138 / 71%; word recall 0.481 / 0.210 / 12%
-    assert learned[0] >= 0.6 and learned[0] > word_recall[0] + 0.1
-    assert learned[1] <= 0.15 and learned[1] < word_recall[1]
-    assert learned[2] >= 0.65 and word_recall[2] < 0.3
+    # benchmarks/judge_agreement.py: learned 0.614 / 0.146 / 79%; word recall 0.481 / 0.210 / 12%
+    assert learned[0] >= 0.58 and learned[0] > word_recall[0] + 0.1
+    assert learned[1] <= 0.16 and learned[1] < word_recall[1] - 0.04
+    assert learned[2] >= 0.7 and word_recall[2] < 0.3
 
 
 def test_verdicts_carry_the_probability_and_config_names_the_model_version() -> None:
@@ -90,7 +90,7 @@ def test_another_encoder_gets_the_word_recall_judge(tmp_path: Path) -> None:
 def test_shipped_artefact_is_whole_and_versioned_by_what_it_decides() -> None:
     model = load_model()
     assert tuple(model.features) == FEATURES and model.trees
-    assert model.fit["cv"].startswith("5-fold") and model.fit["labels"].endswith("tune fold")
+    assert model.fit["cv"].startswith("5-fold") and "judge_labels tune fold" in model.fit["labels"]
     moved = model.model_copy(update={"threshold": model.threshold + 0.01})
     refit = model.model_copy(update={"fit": {**model.fit, "cv_kappa": 0.0}})
     assert TreeModel.model_validate_json(ARTEFACT.read_text()).version == model.version
