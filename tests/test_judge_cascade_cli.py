@@ -15,17 +15,11 @@ from eibench.data import load_split
 from eibench.judges.learned import default_model
 from tests.cli import invoke
 from tests.fake_server import Behaviour, FakeServer
-from tests.test_judge_llm import _entail_hook
+from tests.test_judge_llm import _entail_hook, _no_keys  # noqa: F401 (an autouse fixture)
 
 N = 12
 MODEL = "openai:j"
 JUDGE = f"semantic:all-MiniLM-L6-v2+{MODEL}"
-
-
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("EIBENCH_CONFIG", str(tmp_path / "absent.toml"))
 
 
 @pytest.fixture

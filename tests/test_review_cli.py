@@ -314,6 +314,9 @@ def test_calibrate_fits_and_saves_a_threshold_that_judge_then_uses(
         (judging,) = store.judgings("p")
     assert judging.settings["judge_config"].startswith("tight@")
     assert judging.settings["threshold"] == saved["threshold"]
+    # the version score prints: the learned model, and the configuration that set its threshold
+    assert judging.version == f"{judging.settings['model']}, {judging.settings['judge_config']}"
+    assert judging.version.startswith("learned-v1-")
     check = invoke(capsys, "judge", "calibrate", "--audit", "au", *common)
     assert float(re.search(r"per-trigger accuracy\s+│?\s*([\d.]+)", check.out).group(1)) == 1.0
 

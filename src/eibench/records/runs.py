@@ -100,17 +100,12 @@ class JudgingConfig(BaseModel):
 
     @property
     def version(self) -> str:
-        """Which version of the judge made the verdicts: a named judge configuration
-        (`NAME@VERSION`), else the offline judge's model or method, else the prompt's version;
-        and a cascade's model judge, band and threshold."""
-        base = next(
-            (
-                v
-                for k in ("judge_config", "model", "method")
-                if isinstance(v := self.settings.get(k), str) and v
-            ),
-            self.prompt_version,
-        )
+        """Which version of the judge made the verdicts: the offline judge's model (or method)
+        or the prompt's version, with the named judge configuration (`NAME@VERSION`) that set
+        its threshold, and a cascade's model judge, band and threshold."""
+        named = [v for k in ("model", "judge_config") if isinstance(v := self.settings.get(k), str)]
+        method = self.settings.get("method")
+        base = ", ".join(named) or (method if isinstance(method, str) else self.prompt_version)
         cascade = self.settings.get("cascade")
         if isinstance(cascade, dict):
             low, high = cascade["band"]
