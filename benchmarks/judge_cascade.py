@@ -12,7 +12,8 @@ nothing and draws the curve on the answers whose uncertain triggers are all in t
 model's threshold is fitted on the tune fold's sent triggers (best kappa). Then, for nested
 bands around the offline threshold, it prints on the test fold the share of triggers sent and
 per-trigger kappa, accuracy and mean |recall difference| with bootstrap 95% intervals, next to
-the offline judge alone.
+the offline judge alone, and the kappa a perfect model judge would give (people's labels for
+the sent triggers): the ceiling of each band.
 """
 
 from __future__ import annotations
@@ -89,27 +90,36 @@ def _curve(rows: list[dict[str, Any]], offline: list[Verdict], p_yes: list[dict[
     masked = {i: [h for h, s in zip(human[i], scores[i], strict=True) if s >= 0] for i in scores}
     fit = fit_threshold(masked, {i: [s for s in scores[i] if s >= 0] for i in scores})
     print(f"model threshold fitted on the tune fold's {sum(map(len, masked.values()))} sent "
-          f"triggers: {fit.threshold:.3f} (kappa there {fit.kappa:.3f})\n")  # fmt: skip
+          f"triggers: {fit.threshold:.3f} (kappa there {fit.calibration.kappa:.3f})\n")  # fmt: skip
     print(f"{'band':<14}{'sent':>6}  {'kappa [95% CI]':<22}  {'accuracy [95% CI]':<22}  "
-          "|recall diff| [95% CI]")  # fmt: skip
+          "|recall diff| [95% CI]   kappa if people decided the sent ones")  # fmt: skip
     test_human = {str(i): human[str(i)] for i in test}
     alone = calibrate(test_human, {str(i): [t.covered for t in offline[i].triggers] for i in test})
-    print(_line("offline", alone).replace(f"{alone.n_samples:>8}{alone.n_triggers:>9}", " " * 14))
+    print(_line("offline", alone).replace(f"{alone.n_samples:>8}{alone.n_triggers:>9}", " " * 6))
     centre, steps = (widest.low + widest.high) / 2, 5
     for k in range(1, steps + 1):
         half = (widest.high - widest.low) / 2 * k / steps
         band = Band(low=round(centre - half, 3), high=round(centre + half, 3))
-        merged = [
-            merge(offline[i], {j: p_yes[i][j] for j in uncertain(offline[i], band)}, fit.threshold)
-            for i in test
-        ]
+        sent = {i: uncertain(offline[i], band) for i in test}
+        model = _merged(
+            offline, {i: {j: p_yes[i][j] for j in sent[i]} for i in test}, fit.threshold
+        )
+        people = {i: {j: float(human[str(i)][j - 1]) for j in sent[i]} for i in test}
+        c = calibrate(test_human, model)
+        ceiling = calibrate(test_human, _merged(offline, people, 0.5)).kappa
         share = sent_share([offline[i] for i in test], band)
-        judged = {
-            str(i): [t.covered for t in v.triggers] for i, v in zip(test, merged, strict=True)
-        }
-        c = calibrate(test_human, judged)
         line = _line(str(band), c).replace(f"{c.n_samples:>8}{c.n_triggers:>9}", f"{share:>6.0%}")
-        print(line)
+        print(f"{line}   {ceiling:.3f}")
+
+
+def _merged(
+    offline: list[Verdict], decided: dict[int, dict[int, float]], threshold: float
+) -> dict[str, list[bool]]:
+    """Covered flags of the answers in `decided`, its triggers decided at `threshold`."""
+    return {
+        str(i): [t.covered for t in merge(offline[i], found, threshold).triggers]
+        for i, found in decided.items()
+    }
 
 
 def main() -> None:

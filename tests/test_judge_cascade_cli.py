@@ -65,7 +65,7 @@ def test_cascade_asks_the_uncertain_band_and_keeps_the_sure_decisions(
     assert server.count == 0  # the offline judge alone asks nobody
     offline = verdicts(ws, "semantic:all-MiniLM-L6-v2")
     samples = {s.id: s for s in load_split(release_dir, "basic").samples[:N]}
-    band = (0.2, 0.7)
+    band = (0.3, 0.6)
     unsure = [(sid, t["index"]) for sid, v in offline.items() for t in v["triggers"]
               if band[0] <= t["score"] < band[1]]  # fmt: skip
     assert 0 < len(unsure) < sum(len(v["triggers"]) for v in offline.values())
@@ -88,7 +88,7 @@ def test_cascade_asks_the_uncertain_band_and_keeps_the_sure_decisions(
     score = invoke(capsys, "score", "--run", "r", "--judge", JUDGE, "--json",
                    "--data", str(release_dir), "--workspace", str(ws))  # fmt: skip
     (table,) = json.loads(score.out)["scores"]
-    assert table["version"] == f"{default_model().version} + {MODEL} on [0.2, 0.7) at 0.5"
+    assert table["version"] == f"{default_model().version} + {MODEL} on [0.3, 0.6) at 0.5"
 
 
 def test_the_whole_band_sends_every_trigger(

@@ -21,7 +21,7 @@ from eibench.cli.options import (
     WorkspaceOption,
 )
 from eibench.errors import EIBenchError
-from eibench.judges.cascade import Band, Cascade
+from eibench.judges.cascade import DEFAULT_BAND, Band, Cascade
 from eibench.judges.protocols import SEMANTIC, ProtocolName
 from eibench.judges.request import JudgeRequest, JudgeSummary
 from eibench.metrics.answer_metrics import judge_and_measure
@@ -107,7 +107,7 @@ def judge(
             help="LOW,HIGH: the offline P(covered) band sent to the --cascade model.",
             rich_help_panel=JUDGE_PANEL,
         ),
-    ] = "0.2,0.7",
+    ] = "{:g},{:g}".format(*DEFAULT_BAND),
     cascade_threshold: Annotated[
         float,
         typer.Option(

@@ -19,7 +19,7 @@ from eibench.judges.protocols import ENTAIL, PerTriggerProtocol, llm_protocol
 from eibench.models.base import ChatRequest, ChatResponse, GenerationParams, Message
 from eibench.records.verdict import JudgeParseError, Verdict
 
-DEFAULT_BAND = (0.2, 0.7)
+DEFAULT_BAND = (0.3, 0.6)  # the best point of benchmarks/judge_cascade.py with a 1.5B judge
 
 
 class Band(BaseModel):
