@@ -196,17 +196,10 @@ def judge(
     if run is None:
         raise EIBenchError("pass --run NAME (see eibench judge --help)")
     from eibench.judges.configs import load_judge_config
-    from eibench.judges.panel import read_panel
     from eibench.runner.cost import prices
     from eibench.store.db import default_workspace
 
-    chosen: list[tuple[str | None, list[str]]] = [(j, judge_base_url or []) for j in judges or []]
-    implied: dict[str, str] = {}  # where a protocol came from -> the protocol
-    if panel is not None:
-        spec = read_panel(panel)
-        if spec.protocol is not None:
-            implied[f"the panel file {panel}"] = spec.protocol
-        chosen += [(j.spec, j.base_url) for j in spec.judge]
+    chosen, implied = _chosen(judges, judge_base_url, panel)
     fitted = None
     if judge_config is not None:
         fitted = load_judge_config(judge_config, workspace or default_workspace())
@@ -253,6 +246,23 @@ def judge(
             "n_judge_failed; re-run with --retry-failed"
         )
         raise typer.Exit(1)
+
+
+def _chosen(
+    judges: list[str] | None, base_urls: list[str] | None, panel: Path | None
+) -> tuple[list[tuple[str | None, list[str]]], dict[str, str]]:
+    """The judges to run, as (spec, base URLs), and where a protocol was implied (a panel
+    file's) -> that protocol."""
+    from eibench.judges.panel import read_panel
+
+    chosen: list[tuple[str | None, list[str]]] = [(j, base_urls or []) for j in judges or []]
+    implied: dict[str, str] = {}
+    if panel is not None:
+        spec = read_panel(panel)
+        if spec.protocol is not None:
+            implied[f"the panel file {panel}"] = spec.protocol
+        chosen += [(j.spec, j.base_url) for j in spec.judge]
+    return chosen, implied
 
 
 def _cascade(model: str | None, band: str, threshold: float) -> Cascade | None:
