@@ -83,6 +83,12 @@ def test_cascade_asks_the_uncertain_band_and_keeps_the_sure_decisions(
                 assert after == before
         assert v["correct"] == sum(t["covered"] for t in v["triggers"])
     sent = server.count
+    db = sqlite3.connect(ws / "eibench.sqlite")
+    records = db.execute("SELECT record FROM judgments WHERE judge = ?", (JUDGE,))
+    spent = [json.loads(r)["usage"] for (r,) in records]
+    # the loopback server bills 50 prompt tokens and 1 output token per question
+    assert sum(u["input_tokens"] for u in spent) == 50 * sent
+    assert sum(u["output_tokens"] for u in spent) == sent
     assert judge(capsys, server, release_dir, ws, "--cascade", MODEL, "--no-coherence").code == 0
     assert server.count == sent  # resumed: nothing left to ask
     score = invoke(capsys, "score", "--run", "r", "--judge", JUDGE, "--json",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eibench.judges.protocols import ENTAIL, PerTriggerProtocol, llm_protocol
-from eibench.models.base import ChatRequest, ChatResponse, GenerationParams, Message
+from eibench.models.base import ChatRequest, ChatResponse, GenerationParams, Message, Usage
 from eibench.records.verdict import JudgeParseError, Verdict
 
 DEFAULT_BAND = (0.3, 0.6)  # the best point of benchmarks/judge_cascade.py with a 1.5B judge
@@ -94,8 +94,9 @@ Ask = Callable[[ChatRequest], Awaitable[ChatResponse]]
 @dataclass
 class ModelJudge:
     """Asks a chat model (through `ask`: the runner's caller, with its retries, cache and
-    limiter) the `entail` question, does the answer state this trigger, and reads P(yes); an
-    unreadable reply is asked again, up to `max_asks` in all."""
+    limiter; a reply from the cache carries no usage) the `entail` question, does the answer
+    state this trigger, and reads P(yes); an unreadable reply is asked again, up to `max_asks`
+    in all."""
 
     ask: Ask
     params: GenerationParams
@@ -107,23 +108,27 @@ class ModelJudge:
         self.protocol = protocol
         self.params = protocol.params(self.params)
 
-    async def p_yes(self, answer: str, trigger: str) -> float:
+    async def p_yes(self, answer: str, trigger: str) -> tuple[float, Usage]:
+        """P(yes), and the tokens its asks spent."""
         messages: list[Message] = self.protocol.messages(answer, trigger)
+        spent = Usage()
         for _ in range(self.max_asks - 1):
             reply = await self.ask(ChatRequest(messages=messages, params=self.params))
+            spent += reply.usage
             try:
-                return self.protocol.read(reply)
+                return self.protocol.read(reply), spent
             except JudgeParseError as error:
                 said = Message.text("assistant", reply.text)
                 messages = [*messages, said, self.protocol.reask(error)]
-        return self.protocol.read(
-            await self.ask(ChatRequest(messages=messages, params=self.params))
-        )
+        reply = await self.ask(ChatRequest(messages=messages, params=self.params))
+        return self.protocol.read(reply), spent + reply.usage
 
     async def decide(
         self, verdict: Verdict, answer: str, triggers: Sequence[str], cascade: Cascade
-    ) -> Verdict:
-        """`verdict` with its uncertain triggers decided by the model."""
+    ) -> tuple[Verdict, Usage]:
+        """`verdict` with its uncertain triggers decided by the model, and the tokens spent."""
         sent = uncertain(verdict, cascade.band)
         found = await asyncio.gather(*(self.p_yes(answer, triggers[i - 1]) for i in sent))
-        return merge(verdict, dict(zip(sent, found, strict=True)), cascade.threshold)
+        decided = {i: p for i, (p, _) in zip(sent, found, strict=True)}
+        spent = sum((u for _, u in found), Usage())
+        return merge(verdict, decided, cascade.threshold), spent

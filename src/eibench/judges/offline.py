@@ -16,7 +16,7 @@ from eibench.judges.learned import offline_judge
 from eibench.judges.protocols import SEMANTIC
 from eibench.judges.request import JudgeRequest, JudgeSummary, todo_samples
 from eibench.judges.semantic import SemanticJudge
-from eibench.models.base import ChatModel, ChatRequest, ChatResponse, ModelCallError
+from eibench.models.base import ChatModel, ChatRequest, ChatResponse, ModelCallError, Usage
 from eibench.models.registry import load_model, parse_spec
 from eibench.records.runs import answer_digest as digest
 from eibench.records.verdict import JudgeParseError, Verdict
@@ -71,7 +71,10 @@ def judge_semantic(
 
     def build(caller: CachedCaller) -> _SemanticJudging:
         async def ask(chat: ChatRequest) -> ChatResponse:
-            return (await caller.call(model, chat)).response
+            called = await caller.call(model, chat)
+            return called.response.model_copy(update={"usage": Usage()}) if called.cached else (
+                called.response
+            )  # fmt: skip
 
         assert request.cascade is not None
         stage.cascade = (ModelJudge(ask, request.params, request.max_asks), request.cascade)
@@ -116,24 +119,26 @@ class _SemanticJudging:
                 verdict=verdict,
                 raw=error,
                 error_kind=kind,
+                usage=usage,
             )
-            for sid, (verdict, error, kind) in zip(chunk, decided, strict=True)
+            for sid, (verdict, usage, error, kind) in zip(chunk, decided, strict=True)
         ]
 
     async def _decide(
         self, verdict: Verdict, answer: str, triggers: list[str]
-    ) -> tuple[Verdict | None, str | None, str | None]:
-        """The verdict, its uncertain triggers asked of the cascade's model when there is one;
-        (None, why, the error's kind) when the model could not answer."""
+    ) -> tuple[Verdict | None, Usage, str | None, str | None]:
+        """The verdict, its uncertain triggers asked of the cascade's model when there is one,
+        and the tokens spent; (None, no usage, why, the error's kind) when the model could not
+        answer."""
         if self.cascade is None:
-            return verdict, None, None
+            return verdict, Usage(), None, None
         model, cascade = self.cascade
         try:
-            return await model.decide(verdict, answer, triggers, cascade), None, None
+            return (*await model.decide(verdict, answer, triggers, cascade), None, None)
         except ModelCallError as error:
-            return None, f"the cascade's model failed: {error}", error.kind
+            return None, Usage(), f"the cascade's model failed: {error}", error.kind
         except JudgeParseError as error:
-            return None, f"the cascade's model replied neither yes nor no: {error}", None
+            return None, Usage(), f"the cascade's model replied neither yes nor no: {error}", None
 
     def error_kind(self, judgments: list[Judgment]) -> str | None:
         """The first failed call's kind: a fatal one (auth, unavailable) leaves the chunk to do."""
@@ -142,7 +147,8 @@ class _SemanticJudging:
     def commit(self, judgments: list[Judgment]) -> Outcome:
         self.store.put_judgments(judgments)
         failed = sum(j.status == "failed" for j in judgments)
-        return Outcome(ok=len(judgments) - failed, failed=failed)
+        usage = sum((j.usage for j in judgments), Usage())
+        return Outcome(ok=len(judgments) - failed, failed=failed, usage=usage)
 
     async def aclose(self) -> None:
         if self.model is not None:
