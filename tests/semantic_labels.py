@@ -3,16 +3,15 @@ it is measured; shared by `tests/test_semantic_judge.py` and `benchmarks/semanti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eibench.data import load_split
 from eibench.embed import Encoder, split_sentences
 from eibench.metrics.agreement import cohen_kappa
+from eibench.review.labelled import load_labelled as labelled_rows
 
 LABELS = Path(__file__).parent / "data" / "semantic_labels.jsonl"
 # Plain cosine baseline: max cosine of the trigger to an answer sentence, threshold fitted on
@@ -23,24 +22,11 @@ BASELINE_THRESHOLD = 0.39
 def load_labelled(data: Path) -> list[dict[str, Any]]:
     """The labelled answers, each with its sample's triggers and emotion from the release and
     its per-trigger human labels as an array."""
-    basic = {s.image: s for s in load_split(data, "basic").samples}
-    complex_ = {(s.image, s.question): s for s in load_split(data, "complex").samples}
-    rows = []
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["split"] == "basic":
-            sample = basic[row["image"]]
-        else:
-            sample = complex_[(row["image"], row["question"])]
-        rows.append(
-            {
-                **row,
-                "triggers": sample.triggers,
-                "emotion": sample.emotion,
-                "labels": np.array(row["labels"]),
-            }
-        )
-    return rows
+    return [
+        {**r.row.model_dump(exclude_defaults=True), "triggers": r.triggers,
+         "emotion": r.emotion, "labels": np.array(r.row.labels)}
+        for r in labelled_rows(LABELS, data)
+    ]  # fmt: skip
 
 
 def cosine_scores(encoder: Encoder, rows: Sequence[dict[str, Any]]) -> list[np.ndarray]:

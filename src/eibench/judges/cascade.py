@@ -80,12 +80,16 @@ class Cascade(BaseModel):
 
     def settings(self) -> dict[str, object]:
         """What a judging records of it (with the entail prompt's version)."""
-        protocol = llm_protocol(ENTAIL)
-        assert isinstance(protocol, PerTriggerProtocol)
         return {
             "model": self.model, "band": [self.band.low, self.band.high],
-            "threshold": self.threshold, "prompt": protocol.version("basic"),
+            "threshold": self.threshold, "prompt": _entail().version("basic"),
         }  # fmt: skip
+
+
+def _entail() -> PerTriggerProtocol:
+    protocol = llm_protocol(ENTAIL)
+    assert isinstance(protocol, PerTriggerProtocol)
+    return protocol
 
 
 Ask = Callable[[ChatRequest], Awaitable[ChatResponse]]
@@ -103,10 +107,8 @@ class ModelJudge:
     max_asks: int = 3
 
     def __post_init__(self) -> None:
-        protocol = llm_protocol(ENTAIL)
-        assert isinstance(protocol, PerTriggerProtocol)
-        self.protocol = protocol
-        self.params = protocol.params(self.params)
+        self.protocol = _entail()
+        self.params = self.protocol.params(self.params)
 
     async def p_yes(self, answer: str, trigger: str) -> tuple[float, Usage]:
         """P(yes), and the tokens its asks spent."""
