@@ -522,7 +522,8 @@ def test_malformed_config_file_is_a_one_line_error(
 
 
 def test_fake_server_serves_many_requests_at_once() -> None:
-    with FakeServer(Behaviour(latency=0.2)) as server:
+    # 0.5 s per reply: long enough that all 64 are in flight together even on a loaded machine
+    with FakeServer(Behaviour(latency=0.5)) as server:
         model = make("openai", [server.openai_url])
 
         async def run() -> list[ChatResponse]:
@@ -536,7 +537,7 @@ def test_fake_server_serves_many_requests_at_once() -> None:
         elapsed = time.monotonic() - start
         assert len(responses) == 64
         assert server.max_in_flight == 64
-    assert elapsed < 3  # one after another would take 12.8 s
+    assert elapsed < 3  # one after another would take 32 s
 
 
 def test_fake_server_failure_rate_is_seeded(server: FakeServer) -> None:
