@@ -22,6 +22,7 @@ from eibench.store.db import default_workspace
 
 if TYPE_CHECKING:
     from eibench.review.calibration import Calibration
+    from eibench.review.labelled import StyleAgreement
 
 
 def calibrate(
@@ -113,27 +114,34 @@ def _labelled(path: Path, data: Path | None, fold: str) -> None:
     from eibench.review.labelled import load_labelled, offline_agreement
 
     rows = load_labelled(path, resolve_data_dir(data), fold)
-    if not rows:
-        raise EIBenchError(f"{path}: no labelled answers in fold {fold!r}")
     encoder = load_encoder("minilm")
     learned = LearnedJudge(encoder)
     judges = [(f"learned judge {learned.model.version} (default)", learned),
               ("word-recall judge", SemanticJudge(encoder))]  # fmt: skip
     for name, judge in judges:
-        result = offline_agreement(rows, judge)
-        table = Table(title=f"{escape(name)} vs {escape(str(path))} ({fold})",
-                      title_justify="left")  # fmt: skip
-        for heading in ("answers", "n", "triggers", "kappa", "accuracy", "|recall diff|"):
-            table.add_column(heading, justify="left" if heading == "answers" else "right")
-        for style, c in [("all", result.overall), *result.styles.items()]:
-            table.add_row(style, f"{c.n_samples:,}", f"{c.n_triggers:,}",
-                          *(_with_interval(c, k) for k in ("kappa", "accuracy",
-                                                            "mean_abs_recall_diff")))  # fmt: skip
-        print_uncut(table)
-        if result.denied:
-            share = result.denied_kept / result.denied
-            out.print(f"  denied or other-person mentions not counted: {result.denied_kept} of "
-                      f"{result.denied} ({share:.0%})")  # fmt: skip
+        print_agreement(f"{name} vs {path} ({fold})", offline_agreement(rows, judge))
+
+
+def print_agreement(title: str, result: StyleAgreement) -> None:
+    """A judge's agreement with a labelled set: a row per answer style, intervals in brackets
+    (a judge that gives only counts has no per-trigger kappa or accuracy: shown as -)."""
+    table = Table(title=escape(title), title_justify="left")
+    for heading in ("answers", "n", "triggers", "kappa", "accuracy", "|recall diff|"):
+        table.add_column(heading, justify="left" if heading == "answers" else "right")
+    shown = ("kappa", "accuracy") if result.per_trigger else ()
+    for style, c in [("all", result.overall), *result.styles.items()]:
+        table.add_row(style, f"{c.n_samples:,}", f"{c.n_triggers:,}",
+                      *(_with_interval(c, k) if k in shown else "-"
+                        for k in ("kappa", "accuracy")),
+                      _with_interval(c, "mean_abs_recall_diff"))  # fmt: skip
+    print_uncut(table)
+    if result.denied:
+        share = result.denied_kept / result.denied
+        out.print(f"  denied or other-person mentions not counted: {result.denied_kept} of "
+                  f"{result.denied} ({share:.0%})")  # fmt: skip
+    if result.unjudged:
+        out.print(f"  [yellow]{result.unjudged} answer(s) have no verdict (unparsed or failed) "
+                  "and are left out[/]")  # fmt: skip
 
 
 def _with_interval(calibration: Calibration, name: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -28,6 +29,10 @@ from eibench.metrics.answer_metrics import judge_and_measure
 from eibench.models.base import GenerationParams
 from eibench.models.options import StructuredOutput
 from eibench.models.registry import ModelOptions
+from eibench.store import Store
+
+if TYPE_CHECKING:
+    from eibench.review.labelled import Labelled
 
 JUDGE_PANEL = "Judge"
 
@@ -77,6 +82,19 @@ judge_app = typer.Typer(
 def judge(
     ctx: typer.Context,
     run: Annotated[str | None, typer.Option("--run", help="Run name.", show_default=False)] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of --run: a labelled set (JSON lines as tests/data/judge_labels/"
+            "labels.jsonl). Its answers are stored as runs named labels-FILE-FOLD-DIGEST-..., "
+            "judged like any run (resumable, cached), and each judge's agreement with the "
+            "labels is printed per answer style, with bootstrap 95% intervals.",
+            show_default=False,
+        ),
+    ] = None,
+    fold: Annotated[
+        str, typer.Option(help="With --labels: only the rows of this fold (or all).")
+    ] = "all",
     protocol: ProtocolOption = None,
     judges: JudgesOption = None,
     panel: PanelOption = None,
@@ -188,15 +206,15 @@ def judge(
     retry_failed: RetryFailedOption = False,
     no_cache: NoCacheOption = False,
 ) -> None:
-    """Judge a run's answers. Verdicts are stored per (run, sample, judge, protocol); re-run the
-    same command to resume, or judge again with another judge without regenerating. An
-    unreadable judge reply is stored as judge_unparsed, never as a score of 0."""
+    """Judge a run's answers (or a labelled set's, to measure the judge). Verdicts are stored per
+    (run, sample, judge, protocol); re-run the same command to resume, or judge again with
+    another judge without regenerating. An unreadable judge reply is stored as judge_unparsed,
+    never as a score of 0."""
     if ctx.invoked_subcommand is not None:
         return
-    if run is None:
-        raise EIBenchError("pass --run NAME (see eibench judge --help)")
+    if (run is None) == (labels is None):
+        raise EIBenchError("pass --run NAME, or --labels FILE (see eibench judge --help)")
     from eibench.judges.configs import load_judge_config
-    from eibench.runner.cost import prices
     from eibench.store.db import default_workspace
 
     chosen, implied = _chosen(judges, judge_base_url, panel)
@@ -205,47 +223,90 @@ def judge(
         fitted = load_judge_config(judge_config, workspace or default_workspace())
         implied[f"judge configuration {fitted.name!r}"] = fitted.protocol
     protocol = _protocol(protocol, implied)
-    chained = _cascade(cascade, cascade_band, cascade_threshold)
-    chosen = chosen or [(None, judge_base_url or [])]  # semantic: the cascade model's URL
     if protocol == SEMANTIC and len(chosen) > 1:
         raise EIBenchError("the semantic protocol takes one encoder, not a panel")
-    failed = False
-    for spec_name, base_urls in chosen:
-        request = JudgeRequest(
-            run=run,
-            protocol=protocol,
-            judge=spec_name,
-            data=data,
-            workspace=workspace,
-            options=ModelOptions(
-                base_urls=base_urls, timeout=timeout, structured_output=structured_output
-            ),
-            params=GenerationParams(max_tokens=max_tokens),
-            paper_sampling=paper_sampling,
-            concurrency=concurrency,
-            adaptive=adaptive,
-            max_attempts=max_attempts,
-            max_asks=max_asks,
-            retry_failed=retry_failed,
-            use_cache=not no_cache,
-            replace=replace,
-            coherence=coherence,
-            coherence_encoder=coherence_encoder,
-            judge_config=fitted,
-            cascade=chained,
-            price=prices().get(spec_name) if spec_name else None,
-        )
-        summary = judge_and_measure(request, on_progress=ProgressBar())
-        _print_summary(run, summary)
-        if summary.stopped:
-            raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")
-        failed = failed or bool(summary.unparsed or summary.failed)
-    if failed:
+    base = JudgeRequest(
+        run=run or "", protocol=protocol, data=data, workspace=workspace,
+        options=ModelOptions(timeout=timeout, structured_output=structured_output),
+        params=GenerationParams(max_tokens=max_tokens), paper_sampling=paper_sampling,
+        concurrency=concurrency, adaptive=adaptive, max_attempts=max_attempts,
+        max_asks=max_asks, retry_failed=retry_failed, use_cache=not no_cache, replace=replace,
+        coherence=coherence, coherence_encoder=coherence_encoder, judge_config=fitted,
+        cascade=_cascade(cascade, cascade_band, cascade_threshold),
+    )  # fmt: skip
+    # semantic without --judge: the cascade model's URL
+    targets = _Targets.of(run, labels, fold, data, workspace)
+    if not _judge_all(base, chosen or [(None, judge_base_url or [])], targets):
         err.print(
             "[yellow]some answers could not be judged[/]; `eibench score` counts them as "
             "n_judge_failed; re-run with --retry-failed"
         )
         raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The runs to judge: --run's, or the runs holding a labelled set's answers (with the
+    rows, each row's run, and the set's path)."""
+
+    runs: list[str]
+    labelled: tuple[Path, list[Labelled], list[str]] | None = None
+
+    @classmethod
+    def of(
+        cls, run: str | None, labels: Path | None, fold: str, data: Path | None,
+        workspace: Path | None,
+    ) -> _Targets:  # fmt: skip
+        if labels is None:
+            assert run is not None
+            return cls([run])
+        from eibench.data import resolve_data_dir
+        from eibench.review.labelled import load_labelled, store_labelled
+
+        release = resolve_data_dir(data)
+        rows = load_labelled(labels, release, fold)
+        with Store.open(workspace) as store:
+            runs = store_labelled(store, labels, rows, release)
+        return cls(list(dict.fromkeys(runs)), (labels, rows, runs))
+
+
+def _judge_all(
+    base: JudgeRequest, chosen: list[tuple[str | None, list[str]]], targets: _Targets
+) -> bool:
+    """Judge every target run with each chosen judge (and, for a labelled set, print each
+    judge's agreement with it); False when some answers could not be judged."""
+    from eibench.runner.cost import prices
+
+    ok = True
+    for spec_name, base_urls in chosen:
+        request = base.model_copy(update={
+            "judge": spec_name, "options": base.options.model_copy(update={"base_urls": base_urls}),
+            "price": prices().get(spec_name) if spec_name else None,
+        })  # fmt: skip
+        for run in targets.runs:
+            summary = judge_and_measure(
+                request.model_copy(update={"run": run}), on_progress=ProgressBar()
+            )
+            _print_summary(run, summary)
+            if summary.stopped:
+                raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")
+            ok = ok and not (summary.unparsed or summary.failed)
+        if targets.labelled is not None:
+            _print_labelled(base, targets.labelled, summary.judge, summary.protocol)
+    return ok
+
+
+def _print_labelled(
+    base: JudgeRequest, labelled: tuple[Path, list[Labelled], list[str]], judge: str, protocol: str
+) -> None:
+    """One judge's agreement with the labelled set it just judged."""
+    from eibench.cli.calibrate import print_agreement
+    from eibench.review.labelled import stored_verdicts, verdict_agreement
+
+    path, rows, runs = labelled
+    with Store.open(base.workspace) as store:
+        verdicts = stored_verdicts(store, rows, runs, judge, protocol)
+    print_agreement(f"{judge} ({protocol}) vs {path}", verdict_agreement(rows, verdicts))
 
 
 def _chosen(

@@ -251,20 +251,36 @@ def calibrate_counts(
 
     Returns:
         The calibration over the samples in both with at least one trigger and a finite judge
-        recall; other samples are left out.
+        recall (other samples are left out), with a bootstrap interval of the mean |recall
+        difference|.
     """
     shared = [
         s
         for s in human
         if s in judge_recall and len(human[s]) > 0 and math.isfinite(judge_recall[s])
     ]
-    return _calibration(
+    calibration = _calibration(
         n_triggers=sum(len(human[s]) for s in shared),
         accuracy=math.nan,
         kappa=math.nan,
         human_recall=[sum(map(bool, human[s])) / len(human[s]) for s in shared],
         judge_recall=[float(judge_recall[s]) for s in shared],
     )
+    diff = [abs(sum(map(bool, human[s])) / len(human[s]) - judge_recall[s]) for s in shared]
+    if len(diff) < 2:
+        return calibration
+    return replace(calibration, intervals={"mean_abs_recall_diff": _mean_interval(diff)})
+
+
+def _mean_interval(
+    values: Sequence[float], *, resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of `values` (as `agreement_intervals`)."""
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    means = rng.multinomial(n, np.full(n, 1 / n), size=resamples) @ np.asarray(values) / n
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
 def _calibration(

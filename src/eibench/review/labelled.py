@@ -6,13 +6,20 @@ One JSON object per line: `split` ("basic" or "complex"), `image` (and `question
 complex split) naming a release sample, `answer`, `labels` (one 0/1 per ground-truth trigger of
 the sample, in order), and optionally `style`, `fold`, and `denied` (1-based indices of triggers
 the answer mentions but denies or gives to another person).
+
+Any judge, model judges included, can be measured on such a set through the store:
+`store_labelled` keeps its answers as runs, `eibench judge --labels` judges them as it judges
+any run (resumable, cached, cost-accounted), and `stored_verdicts` reads the verdicts back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,8 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from eibench.data import load_split
 from eibench.errors import DataError
 from eibench.judges.semantic import SemanticJudge
-from eibench.review.calibration import Calibration, calibrate
+from eibench.metrics.scores import current_judgments
+from eibench.records.runs import Generation, RunConfig
+from eibench.records.verdict import Verdict
+from eibench.review.calibration import Calibration, calibrate, calibrate_counts
+from eibench.store import Store
+from eibench.store.locks import writer_lock
 from eibench.validation import describe
+from eibench.version import __version__
+
+LABELLED_MODEL = "labelled"  # the model and setting recorded for a labelled set's runs
 
 
 class LabelledAnswer(BaseModel):
@@ -54,12 +69,13 @@ class Labelled:
     row: LabelledAnswer
     triggers: list[str]
     emotion: str  # the sample's emotion, or "complex"
+    sample_id: str
 
 
 def load_labelled(path: Path, data: Path, fold: str = "all") -> list[Labelled]:
     """The labelled answers of `path` (those of `fold`, unless "all"), each joined with its
-    release sample in `data`. A bad line, an unknown sample or a label count that differs from
-    the sample's triggers is a one-line error naming the file and line."""
+    release sample in `data`. A bad line, an unknown sample, a label count that differs from
+    the sample's triggers, or no answers at all is a one-line error naming the file (and line)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -86,7 +102,9 @@ def load_labelled(path: Path, data: Path, fold: str = "all") -> list[Labelled]:
                             "ground-truth triggers", line=number)  # fmt: skip
         if fold in ("all", row.fold):
             emotion = sample.emotion if row.split == "basic" else "complex"
-            out.append(Labelled(row, list(sample.triggers), emotion))
+            out.append(Labelled(row, list(sample.triggers), emotion, sample.id))
+    if not out:
+        raise DataError(path, f"no labelled answers in fold {fold!r}")
     return out
 
 
@@ -98,6 +116,8 @@ class StyleAgreement:
     styles: dict[str, Calibration]
     denied: int  # denied or other-person mentions in the set
     denied_kept: int  # of those, how many the judge did not count as covered
+    unjudged: int = 0  # answers the judge gave no verdict on (left out of the figures)
+    per_trigger: bool = True  # False: the judge gives only a count (kappa, accuracy are nan)
 
 
 def style_agreement(rows: Sequence[Labelled], covered: Sequence[Sequence[bool]]) -> StyleAgreement:
@@ -115,7 +135,83 @@ def style_agreement(rows: Sequence[Labelled], covered: Sequence[Sequence[bool]])
     )  # fmt: skip
 
 
+def verdict_agreement(
+    rows: Sequence[Labelled], verdicts: Sequence[Verdict | None]
+) -> StyleAgreement:
+    """Agreement of a judge's verdicts (one per row, None where it gave none) with the rows'
+    labels: per trigger when every verdict has per-trigger flags, else (the paper's count
+    protocols) per answer recall only."""
+    kept = [(r, v) for r, v in zip(rows, verdicts, strict=True) if v is not None]
+    judged = [r for r, _ in kept]
+    if all(v.triggers for _, v in kept):
+        result = style_agreement(judged, [[t.covered for t in v.triggers] for _, v in kept])
+    else:
+        result = _count_agreement(judged, [v.recall for _, v in kept])
+    return replace(result, unjudged=len(rows) - len(kept))
+
+
+def _count_agreement(rows: Sequence[Labelled], recalls: Sequence[float]) -> StyleAgreement:
+    human = {str(i): [bool(x) for x in r.row.labels] for i, r in enumerate(rows)}
+    judged = {str(i): recall for i, recall in enumerate(recalls)}
+
+    def only(style: str | None) -> Calibration:
+        ids = [str(i) for i, r in enumerate(rows) if style in (None, r.row.style)]
+        return calibrate_counts({i: human[i] for i in ids}, {i: judged[i] for i in ids})
+
+    styles = {style: only(style) for style in sorted({r.row.style for r in rows if r.row.style})}
+    return StyleAgreement(only(None), styles, denied=0, denied_kept=0, per_trigger=False)
+
+
 def offline_agreement(rows: Sequence[Labelled], judge: SemanticJudge) -> StyleAgreement:
     """Judge every labelled answer with the offline `judge` and compare with the labels."""
-    verdicts = judge.judge_many([(r.row.answer, r.triggers) for r in rows])
-    return style_agreement(rows, [[t.covered for t in v.triggers] for v in verdicts])
+    return verdict_agreement(rows, judge.judge_many([(r.row.answer, r.triggers) for r in rows]))
+
+
+def store_labelled(store: Store, path: Path, rows: Sequence[Labelled], data: Path) -> list[str]:
+    """Keep the labelled answers as runs of the store, for any judge to judge; returns each
+    row's run.
+
+    A run holds one answer per sample, so there is a run per split and per answer number (a
+    sample's second labelled answer is in the `...-2` run). Run names carry the file's name,
+    the folds and a digest of the answers: the same rows map to the same runs, storing them
+    again changes nothing (their verdicts stay current), and changed answers get new runs."""
+    digest = hashlib.sha256(
+        json.dumps([[r.row.split, r.sample_id, r.row.answer] for r in rows]).encode()
+    ).hexdigest()[:8]
+    folds = "+".join(sorted({r.row.fold or "nofold" for r in rows}))
+    prefix = f"labels-{re.sub(r'[^A-Za-z0-9_.-]+', '-', path.stem)}-{folds}-{digest}"
+    seen: Counter[tuple[str, str]] = Counter()
+    names = []
+    for r in rows:
+        seen[r.row.split, r.sample_id] += 1
+        names.append(f"{prefix}-{r.row.split}-{seen[r.row.split, r.sample_id]}")
+    for name in dict.fromkeys(names):
+        members = [r for r, n in zip(rows, names, strict=True) if n == name]
+        split = members[0].row.split
+        config = RunConfig(model=LABELLED_MODEL, split=split, setting=LABELLED_MODEL, persona="",
+                           prompt_version="", dataset=load_split(data, split).fingerprint,
+                           package_version=__version__)  # fmt: skip
+        answers = [Generation(run=name, sample_id=r.sample_id, image=r.row.image, status="ok",
+                              raw=r.row.answer, clean=r.row.answer, prompt="")
+                   for r in members]  # fmt: skip
+        with writer_lock(store.workspace, "run", name):
+            store.ensure_run(name, config)
+            store.put_generations(answers)
+    return names
+
+
+def stored_verdicts(
+    store: Store, rows: Sequence[Labelled], runs: Sequence[str], judge: str, protocol: str
+) -> list[Verdict | None]:
+    """Each row's verdict by `judge` under `protocol`, as stored on its run (see
+    `store_labelled`); None where the answer has no successful, current judgment."""
+    current = {}
+    for run in set(runs):
+        answers = {g.sample_id: g for g in store.generations(run)}
+        current[run] = current_judgments(store.judgments(run, judge, protocol), answers)
+    out = []
+    for row, run in zip(rows, runs, strict=True):
+        judgment = current[run].get(row.sample_id)
+        ok = judgment is not None and judgment.status == "ok"
+        out.append(judgment.verdict if ok and judgment is not None else None)
+    return out
