@@ -77,6 +77,29 @@ def test_complex_run_reports_emotion_sensitivity(capsys, judged: Path, release_d
     # the prior answers the same triggers for every question of an emotion: high similarity
     cosine = next(v for n, v in result["sensitivity"].items() if n.startswith("answer cosine"))
     assert cosine["estimate"] > 0.5 and cosine["n"] == 50
+    assert f"cross-recall (all-MiniLM-L6-v2, {default_model().version})" in names
+
+
+def test_cross_recall_is_the_default_judges_recall(judged: Path, release_dir: Path) -> None:
+    """Emotion sensitivity's cross-recall comes from the default (learned) offline judge."""
+    from eibench.data import load_split
+    from eibench.embed import load_encoder
+    from eibench.judges.learned import LearnedJudge
+    from eibench.metrics.sensitivity import SensitivityItem, emotion_sensitivity
+    from eibench.store import Store
+
+    samples = load_split(release_dir, "complex").by_id()
+    with Store.open(judged) as store:
+        answers = {g.sample_id: g.clean or "" for g in store.generations("cx")}
+        (key,) = store.metric_encoders("cx", "sensitivity_cross_recall")
+        stored = store.metrics("cx", "sensitivity_cross_recall", key)
+    items = [SensitivityItem(sid, samples[sid].image, samples[sid].emotion, text,
+                             samples[sid].triggers) for sid, text in answers.items()]  # fmt: skip
+    encoder = load_encoder("minilm")
+    expected = emotion_sensitivity(items, encoder, LearnedJudge(encoder)).per_sample
+    assert stored and {sid: v for sid, (_, v) in stored.items()} == pytest.approx(
+        {sid: pair[1] for sid, pair in expected.items()}
+    )
 
 
 def test_rejudging_is_a_no_op_and_an_edited_answer_is_rejudged(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from eibench.data.load import Dataset
 from eibench.embed import Encoder, WordEncoder, load_encoder
 from eibench.embed.sentences import release_sentences, split_sentences
+from eibench.judges.learned import offline_judge
 from eibench.judges.protocols import SEMANTIC
 from eibench.judges.request import JudgeRequest, JudgeSummary, run_dataset
 from eibench.judges.run import judge_run
@@ -91,26 +92,37 @@ def store_sensitivity(
     encoder: WordEncoder,
 ) -> None:
     """Store each complex answer's emotion sensitivity: its mean embedding cosine and mean
-    cross-recall against the other questions on the same image. Nothing is computed (and no
-    model read) when every paired answer's values are stored for its current text."""
+    cross-recall against the other questions on the same image, the recall by the default
+    offline judge for `encoder`. Stored under `sensitivity_key` (the encoder and that judge's
+    version), so a new judge version measures again. Nothing is computed (and no model read)
+    when every paired answer's values are stored for its current text."""
     samples = dataset.by_id()
     items = [
         SensitivityItem(sid, s.image, s.emotion, answers[sid].clean or "", s.triggers)
         for sid, s in ((sid, samples[sid]) for sid in answers)
     ]
-    if not _sensitivity_stale(store, run, encoder.name, items, answers):
+    judge = offline_judge(encoder)
+    key = sensitivity_key(judge)
+    if not _sensitivity_stale(store, run, key, items, answers):
         return
-    result = emotion_sensitivity(items, encoder, SemanticJudge(encoder))
+    result = emotion_sensitivity(items, encoder, judge)
     for index, metric in enumerate(SENSITIVITY_METRICS):
         store.put_metrics(
             run,
             metric,
-            encoder.name,
+            key,
             (
                 (sid, digest(answers[sid].clean), pair[index])
                 for sid, pair in result.per_sample.items()
             ),
         )
+
+
+def sensitivity_key(judge: SemanticJudge) -> str:
+    """What the sensitivity values are stored (and shown in `eibench score`) under: the encoder
+    and the cross-recall judge's version, e.g. `all-MiniLM-L6-v2, learned-v1-604ed2323a`."""
+    version = judge.config.get("model", judge.config["method"])
+    return f"{judge.encoder.name}, {version}"
 
 
 def _sensitivity_stale(
