@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from eibench.cli.console import err, out, print_uncut
-from eibench.cli.options import DataOption, WorkspaceOption
+from eibench.cli.options import DataOption, FoldOption, WorkspaceOption
 from eibench.errors import EIBenchError
 from eibench.judges.protocols import ProtocolName
 from eibench.report.tables import interval_text
@@ -39,9 +39,7 @@ def calibrate(
             show_default=False,
         ),
     ] = None,
-    fold: Annotated[
-        str, typer.Option(help="With --labels: only the rows of this fold (or all).")
-    ] = "all",
+    fold: FoldOption = "all",
     data: DataOption = None,
     run: Annotated[str, typer.Option(help="The run it audited (default: its source).")] = "",
     judge: Annotated[

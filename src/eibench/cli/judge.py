@@ -15,6 +15,7 @@ from eibench.cli.options import (
     AdaptiveOption,
     ConcurrencyOption,
     DataOption,
+    FoldOption,
     MaxAttemptsOption,
     NoCacheOption,
     RetryFailedOption,
@@ -92,9 +93,7 @@ def judge(
             show_default=False,
         ),
     ] = None,
-    fold: Annotated[
-        str, typer.Option(help="With --labels: only the rows of this fold (or all).")
-    ] = "all",
+    fold: FoldOption = "all",
     protocol: ProtocolOption = None,
     judges: JudgesOption = None,
     panel: PanelOption = None,
@@ -223,6 +222,7 @@ def judge(
         fitted = load_judge_config(judge_config, workspace or default_workspace())
         implied[f"judge configuration {fitted.name!r}"] = fitted.protocol
     protocol = _protocol(protocol, implied)
+    chosen = chosen or [(None, judge_base_url or [])]  # semantic: the cascade model's URL
     if protocol == SEMANTIC and len(chosen) > 1:
         raise EIBenchError("the semantic protocol takes one encoder, not a panel")
     base = JudgeRequest(
@@ -234,9 +234,8 @@ def judge(
         coherence=coherence, coherence_encoder=coherence_encoder, judge_config=fitted,
         cascade=_cascade(cascade, cascade_band, cascade_threshold),
     )  # fmt: skip
-    # semantic without --judge: the cascade model's URL
     targets = _Targets.of(run, labels, fold, data, workspace)
-    if not _judge_all(base, chosen or [(None, judge_base_url or [])], targets):
+    if not _judge_all(base, chosen, targets):
         err.print(
             "[yellow]some answers could not be judged[/]; `eibench score` counts them as "
             "n_judge_failed; re-run with --retry-failed"

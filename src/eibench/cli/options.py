@@ -106,3 +106,8 @@ def checked_base_urls(param: typer.CallbackParam, value: list[str] | None) -> li
         if problem is not None:
             raise EIBenchError(f"{param.opts[0] if param.opts else param.name}: {problem}")
     return value
+
+
+FoldOption = Annotated[
+    str, typer.Option(help="With --labels: only the labelled set's rows of this fold (or all).")
+]

@@ -17,6 +17,7 @@ from eibench.judges.configs import FITTABLE
 from eibench.metrics.agreement import cohen_kappa, pearson, spearman
 from eibench.metrics.run_scores import pick_judgings
 from eibench.metrics.scores import current_judgments
+from eibench.metrics.stats import bootstrap_mean
 from eibench.review.outputs import audit_labels
 from eibench.store import JudgingConfig, Store
 
@@ -269,18 +270,8 @@ def calibrate_counts(
     diff = [abs(sum(map(bool, human[s])) / len(human[s]) - judge_recall[s]) for s in shared]
     if len(diff) < 2:
         return calibration
-    return replace(calibration, intervals={"mean_abs_recall_diff": _mean_interval(diff)})
-
-
-def _mean_interval(
-    values: Sequence[float], *, resamples: int = 2000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean of `values` (as `agreement_intervals`)."""
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    means = rng.multinomial(n, np.full(n, 1 / n), size=resamples) @ np.asarray(values) / n
-    tail = 100 * (1 - level) / 2
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    interval = bootstrap_mean(diff)
+    return replace(calibration, intervals={"mean_abs_recall_diff": (interval.low, interval.high)})
 
 
 def _calibration(

@@ -185,11 +185,14 @@ def store_labelled(store: Store, path: Path, rows: Sequence[Labelled], data: Pat
     for r in rows:
         seen[r.row.split, r.sample_id] += 1
         names.append(f"{prefix}-{r.row.split}-{seen[r.row.split, r.sample_id]}")
+    fingerprints = {
+        split: load_split(data, split).fingerprint for split in {r.row.split for r in rows}
+    }
     for name in dict.fromkeys(names):
         members = [r for r, n in zip(rows, names, strict=True) if n == name]
         split = members[0].row.split
         config = RunConfig(model=LABELLED_MODEL, split=split, setting=LABELLED_MODEL, persona="",
-                           prompt_version="", dataset=load_split(data, split).fingerprint,
+                           prompt_version="", dataset=fingerprints[split],
                            package_version=__version__)  # fmt: skip
         answers = [Generation(run=name, sample_id=r.sample_id, image=r.row.image, status="ok",
                               raw=r.row.answer, clean=r.row.answer, prompt="")
@@ -212,6 +215,5 @@ def stored_verdicts(
     out = []
     for row, run in zip(rows, runs, strict=True):
         judgment = current[run].get(row.sample_id)
-        ok = judgment is not None and judgment.status == "ok"
-        out.append(judgment.verdict if ok and judgment is not None else None)
+        out.append(judgment.verdict if judgment is not None and judgment.status == "ok" else None)
     return out
