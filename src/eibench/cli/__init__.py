@@ -96,7 +96,7 @@ review = eibench.cli.review:review_app
 Review campaigns: people rate annotations, refine CFSA drafts, audit judges.
 
 judge = eibench.cli:judge_app()
-Judge a stored run's answers (and `judge calibrate`: a judge against people).
+Judge a stored run's (or a labelled set's) answers; `judge calibrate`: a judge against people.
 """
 )
 

@@ -74,7 +74,8 @@ PanelOption = Annotated[
 
 
 judge_app = typer.Typer(
-    help="Judge a stored run's answers (and `judge calibrate`: a judge against people).",
+    help="Judge a stored run's (or a labelled set's) answers; `judge calibrate`: a judge "
+    "against people.",
     no_args_is_help=False,
 )
 
