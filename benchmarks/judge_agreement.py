@@ -6,7 +6,9 @@
 Prints, for each offline judge (the default learned judge and the word-recall judge before it),
 per-trigger Cohen's kappa and accuracy and the per-answer mean |recall difference|, each with a
 bootstrap 95% interval over answers, for the fold as a whole and per answer style; the share of
-denied or other-person mentions it does not count as covered; and the time it took.
+denied or other-person mentions it does not count as covered; for the learned judge, how well
+its P(covered) is calibrated (Brier score, expected calibration error, a reliability table);
+and the time it took.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ def agreement(judge: SemanticJudge, name: str, rows: list[Labelled], fold: str) 
     share = result.denied_kept / max(result.denied, 1)
     print(f"denied or other-person mentions not counted: {result.denied_kept}/{result.denied} "
           f"({share:.0%})")  # fmt: skip
+    if (r := result.reliability) is not None:
+        print(f"P(covered) vs people: Brier {r.brier:.3f} (base rate {r.base_brier:.3f}), "
+              f"expected calibration error {r.ece:.3f}")  # fmt: skip
+        print("  P(covered)   triggers  mean P  share covered")
+        for low, high, n, mean, covered in r.bins:
+            print(f"  {low:.1f}-{high:.1f}   {n:>10}  {mean:6.2f}  {covered:13.2f}")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from eibench.review.calibration import calibrate_counts
+from eibench.review.calibration import calibrate_counts, reliability
 from eibench.review.labelled import load_labelled, style_agreement
 from tests.cli import invoke
 from tests.fake_server import Behaviour, FakeServer, request_text
@@ -58,12 +58,16 @@ def test_a_model_judge_is_measured_on_a_labelled_set_and_resumes(
         assert again.code == 0 and server.count == asked  # everything already judged
     assert asked == sum(len(r.triggers) for r in rows)  # a question per answer and trigger
     expected = style_agreement(rows, [[len(t.strip()) % 2 == 0 for t in r.triggers] for r in rows])
+    p_yes = [0.9 if len(t.strip()) % 2 == 0 else 0.2 for r in rows for t in r.triggers]
+    labels = [bool(x) for r in rows for x in r.row.labels]
+    brier = reliability(p_yes, labels).brier
     for result in (first, again):
         cells = all_row(result.out)
         assert cells[1:3] == [str(len(rows)), str(sum(len(r.triggers) for r in rows))]
         assert cells[3].startswith(f"{expected.overall.kappa:.3f} [")
         assert cells[4].startswith(f"{expected.overall.accuracy:.3f} [")
         assert "openai:j (entail) vs" in result.out
+        assert f"Brier {brier:.3f}" in result.out  # entail's P(yes) are probabilities
     db = sqlite3.connect(tmp_path / "ws" / "eibench.sqlite")
     runs = {name for (name,) in db.execute("SELECT name FROM runs")}
     assert {re.sub(r"^labels-mine-test\+tune-[0-9a-f]{8}-", "", run) for run in runs} == {
@@ -93,7 +97,7 @@ def test_a_count_judge_gets_recall_error_only_and_unjudged_answers_are_left_out(
     human = {str(i): [bool(x) for x in r.row.labels] for i, r in enumerate(rows[1:])}
     counts = calibrate_counts(human, {i: 1 / len(h) for i, h in human.items()})
     assert cells[5].startswith(f"{counts.mean_abs_recall_diff:.3f} ["), (cells, result.out)
-    assert "1 answer(s) have no verdict" in result.out
+    assert "1 answer(s) have no verdict" in result.out and "Brier" not in result.out
 
 
 @pytest.mark.parametrize("args", [[], ["--run", "r", "--labels", str(LABELS)]])

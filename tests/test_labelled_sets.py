@@ -11,6 +11,7 @@ import pytest
 
 from eibench.errors import DataError
 from eibench.judges.learned import default_model
+from eibench.review.calibration import reliability
 from eibench.review.labelled import load_labelled, style_agreement
 from tests.cli import invoke
 from tests.judge_labels import LABELS
@@ -71,6 +72,19 @@ def test_calibrate_labels_prints_each_offline_judge_per_style(
         assert len(re.findall(rf"│ {style}\s+│", result.out)) == 2  # a row in each judge's table
     assert len(re.findall(r"\d\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]", result.out)) >= 6
     assert "denied or other-person mentions not counted" in result.out
+    assert result.out.count("Brier") == 1  # the learned judge's P(covered); word recall has none
+
+
+def test_reliability_of_probabilities() -> None:
+    labels = [True, False, True, True, False, False, True, False]
+    perfect = reliability([float(x) for x in labels], labels)
+    assert perfect.brier == 0 and perfect.ece == 0 and perfect.base_brier == pytest.approx(0.25)
+    assert [(b[0], b[2]) for b in perfect.bins] == [(0.0, 4), (0.9, 4)]
+    base = reliability([0.5] * len(labels), labels)
+    assert base.brier == pytest.approx(base.base_brier) and base.ece == pytest.approx(0)
+    wrong = reliability([0.95 if not x else 0.05 for x in labels], labels)
+    assert wrong.brier > 0.9 and wrong.ece == pytest.approx(0.95)
+    assert sum(b[2] for b in wrong.bins) == len(labels)
 
 
 @pytest.mark.parametrize("args", [[], ["--audit", "a", "--labels", str(LABELS)]])

@@ -137,6 +137,9 @@ def print_agreement(title: str, result: StyleAgreement) -> None:
         share = result.denied_kept / result.denied
         out.print(f"  denied or other-person mentions not counted: {result.denied_kept} of "
                   f"{result.denied} ({share:.0%})")  # fmt: skip
+    if (r := result.reliability) is not None:
+        out.print(f"  its probabilities vs people: Brier {r.brier:.3f} (saying the base rate: "
+                  f"{r.base_brier:.3f}), expected calibration error {r.ece:.3f}")  # fmt: skip
     if result.unjudged:
         out.print(f"  [yellow]{result.unjudged} answer(s) have no verdict (unparsed or failed) "
                   "and are left out[/]")  # fmt: skip

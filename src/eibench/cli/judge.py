@@ -301,12 +301,16 @@ def _print_labelled(
 ) -> None:
     """One judge's agreement with the labelled set it just judged."""
     from eibench.cli.calibrate import print_agreement
-    from eibench.review.labelled import stored_verdicts, verdict_agreement
+    from eibench.review.labelled import gives_probabilities, stored_verdicts, verdict_agreement
 
     path, rows, runs = labelled
     with Store.open(base.workspace) as store:
         verdicts = stored_verdicts(store, rows, runs, judge, protocol)
-    print_agreement(f"{judge} ({protocol}) vs {path}", verdict_agreement(rows, verdicts))
+        (judging,) = (
+            c for c in store.judgings(runs[0]) if (c.judge, c.protocol) == (judge, protocol)
+        )
+    result = verdict_agreement(rows, verdicts, probabilities=gives_probabilities(judging))
+    print_agreement(f"{judge} ({protocol}) vs {path}", result)
 
 
 def _chosen(

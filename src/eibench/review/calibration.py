@@ -296,3 +296,37 @@ def _calibration(
         human_recall=math.nan if empty else float(h.mean()),
         judge_recall=math.nan if empty else float(j.mean()),
     )
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """How far a judge's per-trigger probabilities (P(covered), P(yes)) match people's labels.
+
+    `brier` is the mean squared difference between probability and label, `base_brier` that of
+    always saying the labels' base rate (a judge worth its probabilities is well below it), and
+    `ece` the expected calibration error: the gap between mean probability and the share
+    labelled covered, averaged over `bins` (low, high, triggers, mean probability, share
+    covered) weighted by their triggers."""
+
+    brier: float
+    base_brier: float
+    ece: float
+    bins: list[tuple[float, float, int, float, float]]
+
+
+def reliability(
+    probabilities: Sequence[float], labels: Sequence[bool], n_bins: int = 10
+) -> Reliability:
+    """The `Reliability` of `probabilities` against `labels` (one each per trigger), over
+    `n_bins` equal-width bins of probability (empty bins are left out)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if not p.size:
+        return Reliability(math.nan, math.nan, math.nan, [])
+    which = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = [(b / n_bins, (b + 1) / n_bins, int(m.sum()), float(p[m].mean()), float(y[m].mean()))
+            for b in range(n_bins) if (m := which == b).any()]  # fmt: skip
+    return Reliability(
+        brier=float(np.mean((p - y) ** 2)), base_brier=float(np.mean((y.mean() - y) ** 2)),
+        ece=sum(n * abs(mean - share) for _, _, n, mean, share in bins) / p.size, bins=bins,
+    )  # fmt: skip

@@ -27,12 +27,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from eibench.data import load_split
 from eibench.errors import DataError
+from eibench.judges.learned import METHOD as LEARNED
+from eibench.judges.learned import LearnedJudge
+from eibench.judges.protocols import ENTAIL
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.scores import current_judgments
 from eibench.records.runs import Generation, RunConfig
 from eibench.records.verdict import Verdict
-from eibench.review.calibration import Calibration, calibrate, calibrate_counts
-from eibench.store import Store
+from eibench.review.calibration import (
+    Calibration,
+    Reliability,
+    calibrate,
+    calibrate_counts,
+    reliability,
+)
+from eibench.store import JudgingConfig, Store
 from eibench.store.locks import writer_lock
 from eibench.validation import describe
 from eibench.version import __version__
@@ -118,6 +127,7 @@ class StyleAgreement:
     denied_kept: int  # of those, how many the judge did not count as covered
     unjudged: int = 0  # answers the judge gave no verdict on (left out of the figures)
     per_trigger: bool = True  # False: the judge gives only a count (kappa, accuracy are nan)
+    reliability: Reliability | None = None  # of its per-trigger probabilities, if it gives some
 
 
 def style_agreement(rows: Sequence[Labelled], covered: Sequence[Sequence[bool]]) -> StyleAgreement:
@@ -136,18 +146,31 @@ def style_agreement(rows: Sequence[Labelled], covered: Sequence[Sequence[bool]])
 
 
 def verdict_agreement(
-    rows: Sequence[Labelled], verdicts: Sequence[Verdict | None]
+    rows: Sequence[Labelled], verdicts: Sequence[Verdict | None], *, probabilities: bool = False
 ) -> StyleAgreement:
     """Agreement of a judge's verdicts (one per row, None where it gave none) with the rows'
     labels: per trigger when every verdict has per-trigger flags, else (the paper's count
-    protocols) per answer recall only."""
+    protocols) per answer recall only. With `probabilities` (the per-trigger scores are
+    probabilities: see `gives_probabilities`), also their reliability."""
     kept = [(r, v) for r, v in zip(rows, verdicts, strict=True) if v is not None]
     judged = [r for r, _ in kept]
-    if all(v.triggers for _, v in kept):
-        result = style_agreement(judged, [[t.covered for t in v.triggers] for _, v in kept])
-    else:
+    if not all(v.triggers for _, v in kept):
         result = _count_agreement(judged, [v.recall for _, v in kept])
+        return replace(result, unjudged=len(rows) - len(kept))
+    result = style_agreement(judged, [[t.covered for t in v.triggers] for _, v in kept])
+    scores = [t.score for _, v in kept for t in v.triggers]
+    if probabilities and None not in scores:
+        labels = [bool(x) for r in judged for x in r.row.labels]
+        result = replace(
+            result, reliability=reliability([s for s in scores if s is not None], labels)
+        )
     return replace(result, unjudged=len(rows) - len(kept))
+
+
+def gives_probabilities(judging: JudgingConfig) -> bool:
+    """Whether the judging's per-trigger scores are probabilities: the learned offline judge's
+    P(covered) (with or without a cascade) and the entail protocol's P(yes)."""
+    return judging.protocol == ENTAIL or judging.settings.get("method") == LEARNED
 
 
 def _count_agreement(rows: Sequence[Labelled], recalls: Sequence[float]) -> StyleAgreement:
@@ -164,7 +187,8 @@ def _count_agreement(rows: Sequence[Labelled], recalls: Sequence[float]) -> Styl
 
 def offline_agreement(rows: Sequence[Labelled], judge: SemanticJudge) -> StyleAgreement:
     """Judge every labelled answer with the offline `judge` and compare with the labels."""
-    return verdict_agreement(rows, judge.judge_many([(r.row.answer, r.triggers) for r in rows]))
+    verdicts = judge.judge_many([(r.row.answer, r.triggers) for r in rows])
+    return verdict_agreement(rows, verdicts, probabilities=isinstance(judge, LearnedJudge))
 
 
 def store_labelled(store: Store, path: Path, rows: Sequence[Labelled], data: Path) -> list[str]:
