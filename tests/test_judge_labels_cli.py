@@ -77,6 +77,9 @@ def test_a_model_judge_is_measured_on_a_labelled_set_and_resumes(
         "complex-2",
     }  # a sample's second answer is in a run of its own
     assert "already judged" in again.out
+    report = invoke(capsys, "report", "--workspace", str(tmp_path / "ws"), "--data",
+                    str(release_dir), "--out", str(tmp_path / "r.html"))  # fmt: skip
+    assert report.code == 2 and "no judged runs to report" in report.err  # labelled runs left out
 
 
 def test_a_count_judge_gets_recall_error_only_and_unjudged_answers_are_left_out(

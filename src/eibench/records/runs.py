@@ -18,6 +18,11 @@ def answer_digest(text: str | None) -> str:
     return hashlib.sha256((text or "").encode()).hexdigest()
 
 
+LABELLED = "labelled"
+"""The model and setting of a run that holds a labelled set's answers (`eibench judge --labels`):
+reports leave such runs out unless they are named."""
+
+
 class RunConfig(BaseModel):
     """Everything that shapes a run's answers. A run name is bound to one config: re-running
     the same command resumes it, and a different config under the same name is refused."""

@@ -14,6 +14,7 @@ from eibench.errors import EIBenchError
 from eibench.metrics.run_records import RunRecords
 from eibench.metrics.run_scores import score_records
 from eibench.metrics.scores import ScorePolicy, sample_value
+from eibench.records.runs import LABELLED
 from eibench.store import JudgingConfig, Judgment, Store
 from eibench.version import __version__
 
@@ -137,14 +138,16 @@ def collect(
     policy: ScorePolicy | None = None,
     samples: bool = True,
 ) -> ReportData:
-    """Everything a report shows about `runs` (all judged runs when None)."""
+    """Everything a report shows about `runs` (when None, all judged runs but those holding a
+    labelled set's answers)."""
     policy = policy or ScorePolicy()
     report = ReportData()
     with Store.open(workspace, create=False) as store:
-        names = runs if runs else [n for n in store.run_names() if store.judgings(n)]
+        infos = {i.name: i for i in store.runs()}
+        names = runs or [n for n, i in infos.items()
+                         if i.config.setting != LABELLED and store.judgings(n)]  # fmt: skip
         if not names:
             raise EIBenchError("no judged runs to report: run `eibench judge` first")
-        infos = {i.name: i for i in store.runs()}
         for name in names:
             info = infos.get(name)
             if info is None:

@@ -32,7 +32,7 @@ from eibench.judges.learned import LearnedJudge
 from eibench.judges.protocols import ENTAIL
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.scores import current_judgments
-from eibench.records.runs import Generation, RunConfig
+from eibench.records.runs import LABELLED, Generation, RunConfig
 from eibench.records.verdict import Verdict
 from eibench.review.calibration import (
     Calibration,
@@ -45,8 +45,6 @@ from eibench.store import JudgingConfig, Store
 from eibench.store.locks import writer_lock
 from eibench.validation import describe
 from eibench.version import __version__
-
-LABELLED_MODEL = "labelled"  # the model and setting recorded for a labelled set's runs
 
 
 class LabelledAnswer(BaseModel):
@@ -215,7 +213,7 @@ def store_labelled(store: Store, path: Path, rows: Sequence[Labelled], data: Pat
     for name in dict.fromkeys(names):
         members = [r for r, n in zip(rows, names, strict=True) if n == name]
         split = members[0].row.split
-        config = RunConfig(model=LABELLED_MODEL, split=split, setting=LABELLED_MODEL, persona="",
+        config = RunConfig(model=LABELLED, split=split, setting=LABELLED, persona="",
                            prompt_version="", dataset=fingerprints[split],
                            package_version=__version__)  # fmt: skip
         answers = [Generation(run=name, sample_id=r.sample_id, image=r.row.image, status="ok",
