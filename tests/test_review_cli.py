@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eibench.errors import EIBenchError
+from eibench.review.calibration import reliability
 from eibench.review.campaigns import Response, add_response, get_campaign, items, login
 from eibench.store import Store
 from tests.cli import invoke
@@ -257,6 +258,8 @@ def test_calibrate_a_judge_against_audit_labels(capsys, tmp_path: Path, release_
         "--name",
         "au",
     )
+    probabilities: list[float] = []
+    labels: list[bool] = []
     with Store.open(ws) as store:
         judged = {j.sample_id: j.verdict for j in store.judgments("p")}
         for item in items(store, "au"):
@@ -264,6 +267,8 @@ def test_calibrate_a_judge_against_audit_labels(capsys, tmp_path: Path, release_
             assert verdict is not None
             flags = [t.covered for t in verdict.triggers]
             human = [not flags[0], *flags[1:]]  # people disagree on each sample's first trigger
+            probabilities += [float(t.score or 0) for t in verdict.triggers]
+            labels += human
             for rater in ("h1", "h2"):
                 add_response(
                     store,
@@ -276,6 +281,9 @@ def test_calibrate_a_judge_against_audit_labels(capsys, tmp_path: Path, release_
     accuracy = float(re.search(r"per-trigger accuracy\s+│?\s*([\d.]+)", result.out).group(1))
     assert triggers > 30
     assert accuracy == pytest.approx(1 - 30 / triggers, abs=1e-3)
+    expected = reliability(probabilities, labels)  # the learned judge's P(covered)
+    brier = re.search(r"Brier \(base rate\)\s+│\s*([\d.]+) \(([\d.]+)\)", result.out)
+    assert brier and brier.groups() == (f"{expected.brier:.3f}", f"{expected.base_brier:.3f}")
 
 
 def test_calibrate_fits_and_saves_a_threshold_that_judge_then_uses(

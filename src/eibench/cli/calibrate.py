@@ -86,6 +86,9 @@ def calibrate(
         table.add_column(heading, justify="right")
     for label, cell in _CALIBRATION_ROWS:
         table.add_row(label, *(cell(c) for _, c in columns))
+    if (r := result.reliability) is not None:  # of its probabilities, whatever the threshold
+        table.add_row("Brier (base rate)", f"{r.brier:.3f} ({r.base_brier:.3f})")
+        table.add_row("expected calibration error", f"{r.ece:.3f}")
     out.print(table)
     if save is None or result.fit is None:
         return

@@ -301,7 +301,8 @@ def _print_labelled(
 ) -> None:
     """One judge's agreement with the labelled set it just judged."""
     from eibench.cli.calibrate import print_agreement
-    from eibench.review.labelled import gives_probabilities, stored_verdicts, verdict_agreement
+    from eibench.review.calibration import gives_probabilities
+    from eibench.review.labelled import stored_verdicts, verdict_agreement
 
     path, rows, runs = labelled
     with Store.open(base.workspace) as store:

@@ -14,6 +14,8 @@ import numpy as np
 
 from eibench.errors import EIBenchError
 from eibench.judges.configs import FITTABLE
+from eibench.judges.learned import METHOD as LEARNED
+from eibench.judges.protocols import ENTAIL
 from eibench.metrics.agreement import cohen_kappa, pearson, spearman
 from eibench.metrics.run_scores import pick_judgings
 from eibench.metrics.scores import current_judgments
@@ -31,6 +33,7 @@ class JudgeCalibration:
     judging: JudgingConfig
     calibration: Calibration
     fit: ThresholdFit | None = None
+    reliability: Reliability | None = None  # of its per-trigger probabilities, if it gives some
 
     @property
     def name(self) -> str:
@@ -70,15 +73,27 @@ def calibrate_judge(
         return JudgeCalibration(run, config, calibrate_counts(human, recalls))
     flags = {s: [t.covered for t in v.triggers] for s, v in verdicts.items()}
     result = JudgeCalibration(run, config, calibrate(human, flags))
+    scores = {s: [t.score for t in v.triggers] for s, v in verdicts.items()}
+    if gives_probabilities(config):
+        paired = [(p, h) for s, row in scores.items() if s in human and len(row) == len(human[s])
+                  for p, h in zip(row, human[s], strict=True) if p is not None]  # fmt: skip
+        result = replace(
+            result, reliability=reliability([p for p, _ in paired], [h for _, h in paired])
+        )
     if not fit:
         return result
-    scores = {s: [t.score for t in v.triggers] for s, v in verdicts.items()}
     if config.protocol not in FITTABLE or any(None in row for row in scores.values()):
         fittable = ", ".join(FITTABLE)
         raise EIBenchError(f"{config.judge} ({config.protocol}) does not score each trigger, "
                            f"so it has no threshold to fit (these do: {fittable})")  # fmt: skip
     scored = {s: [float(x) for x in row if x is not None] for s, row in scores.items()}
     return replace(result, fit=fit_threshold(human, scored))
+
+
+def gives_probabilities(judging: JudgingConfig) -> bool:
+    """Whether the judging's per-trigger scores are probabilities: the learned offline judge's
+    P(covered) (with or without a cascade) and the entail protocol's P(yes)."""
+    return judging.protocol == ENTAIL or judging.settings.get("method") == LEARNED
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from eibench.data import load_split
 from eibench.errors import DataError
-from eibench.judges.learned import METHOD as LEARNED
 from eibench.judges.learned import LearnedJudge
-from eibench.judges.protocols import ENTAIL
 from eibench.judges.semantic import SemanticJudge
 from eibench.metrics.scores import current_judgments
 from eibench.records.runs import LABELLED, Generation, RunConfig
@@ -41,7 +39,7 @@ from eibench.review.calibration import (
     calibrate_counts,
     reliability,
 )
-from eibench.store import JudgingConfig, Store
+from eibench.store import Store
 from eibench.store.locks import writer_lock
 from eibench.validation import describe
 from eibench.version import __version__
@@ -149,7 +147,7 @@ def verdict_agreement(
     """Agreement of a judge's verdicts (one per row, None where it gave none) with the rows'
     labels: per trigger when every verdict has per-trigger flags, else (the paper's count
     protocols) per answer recall only. With `probabilities` (the per-trigger scores are
-    probabilities: see `gives_probabilities`), also their reliability."""
+    probabilities: see `calibration.gives_probabilities`), also their reliability."""
     kept = [(r, v) for r, v in zip(rows, verdicts, strict=True) if v is not None]
     judged = [r for r, _ in kept]
     if not all(v.triggers for _, v in kept):
@@ -163,12 +161,6 @@ def verdict_agreement(
             result, reliability=reliability([s for s in scores if s is not None], labels)
         )
     return replace(result, unjudged=len(rows) - len(kept))
-
-
-def gives_probabilities(judging: JudgingConfig) -> bool:
-    """Whether the judging's per-trigger scores are probabilities: the learned offline judge's
-    P(covered) (with or without a cascade) and the entail protocol's P(yes)."""
-    return judging.protocol == ENTAIL or judging.settings.get("method") == LEARNED
 
 
 def _count_agreement(rows: Sequence[Labelled], recalls: Sequence[float]) -> StyleAgreement:
