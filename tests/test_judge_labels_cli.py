@@ -76,7 +76,9 @@ def test_a_model_judge_is_measured_on_a_labelled_set_and_resumes(
         "complex-1",
         "complex-2",
     }  # a sample's second answer is in a run of its own
-    assert "already judged" in again.out
+    counts = re.findall(r": ([\d,]+) judged now, ([\d,]+) already", again.err)  # a line per run
+    assert len(counts) == 4 and {now for now, _ in counts} == {"0"}
+    assert sum(int(done) for _, done in counts) == len(rows)
     report = invoke(capsys, "report", "--workspace", str(tmp_path / "ws"), "--data",
                     str(release_dir), "--out", str(tmp_path / "r.html"))  # fmt: skip
     assert report.code == 2 and "no judged runs to report" in report.err  # labelled runs left out

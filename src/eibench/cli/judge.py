@@ -287,7 +287,12 @@ def _judge_all(
             summary = judge_and_measure(
                 request.model_copy(update={"run": run}), on_progress=ProgressBar()
             )
-            _print_summary(run, summary)
+            if targets.labelled is None:
+                _print_summary(run, summary)
+            else:  # a line per run; the agreement table below is what matters
+                err.print(f"{escape(run)}: {summary.ok:,} judged now, {summary.skipped:,} "
+                          f"already, {summary.unparsed:,} unparsed, {summary.failed:,} failed, "
+                          f"{summary.requests:,} requests, {summary.seconds:.1f} s")  # fmt: skip
             if summary.stopped:
                 raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")
             ok = ok and not (summary.unparsed or summary.failed)
