@@ -235,8 +235,9 @@ def judge(
         coherence=coherence, coherence_encoder=coherence_encoder, judge_config=fitted,
         cascade=_cascade(cascade, cascade_band, cascade_threshold),
     )  # fmt: skip
+    requests = [_for_judge(base, spec, urls) for spec, urls in chosen]  # each judge checked
     targets = _Targets.of(run, labels, fold, data, workspace)
-    if not _judge_all(base, chosen, targets):
+    if not _judge_all(requests, targets):
         err.print(
             "[yellow]some answers could not be judged[/]; `eibench score` counts them as "
             "n_judge_failed; re-run with --retry-failed"
@@ -270,19 +271,20 @@ class _Targets:
         return cls(list(dict.fromkeys(runs)), (labels, rows, runs))
 
 
-def _judge_all(
-    base: JudgeRequest, chosen: list[tuple[str | None, list[str]]], targets: _Targets
-) -> bool:
-    """Judge every target run with each chosen judge (and, for a labelled set, print each
-    judge's agreement with it); False when some answers could not be judged."""
+def _for_judge(base: JudgeRequest, spec: str | None, base_urls: list[str]) -> JudgeRequest:
+    """`base` for one judge: its spec, its servers (checked: a bad URL is one line) and price."""
     from eibench.runner.cost import prices
 
+    options = ModelOptions.model_validate({**base.options.model_dump(), "base_urls": base_urls})
+    price = prices().get(spec) if spec else None
+    return base.model_copy(update={"judge": spec, "options": options, "price": price})
+
+
+def _judge_all(requests: list[JudgeRequest], targets: _Targets) -> bool:
+    """Judge every target run with each judge's request (and, for a labelled set, print each
+    judge's agreement with it); False when some answers could not be judged."""
     ok = True
-    for spec_name, base_urls in chosen:
-        request = base.model_copy(update={
-            "judge": spec_name, "options": base.options.model_copy(update={"base_urls": base_urls}),
-            "price": prices().get(spec_name) if spec_name else None,
-        })  # fmt: skip
+    for request in requests:
         for run in targets.runs:
             summary = judge_and_measure(
                 request.model_copy(update={"run": run}), on_progress=ProgressBar()
@@ -297,12 +299,15 @@ def _judge_all(
                 raise EIBenchError(f"judging {run!r} by {summary.judge} stopped: {summary.stopped}")
             ok = ok and not (summary.unparsed or summary.failed)
         if targets.labelled is not None:
-            _print_labelled(base, targets.labelled, summary.judge, summary.protocol)
+            _print_labelled(request, targets.labelled, summary.judge, summary.protocol)
     return ok
 
 
 def _print_labelled(
-    base: JudgeRequest, labelled: tuple[Path, list[Labelled], list[str]], judge: str, protocol: str
+    request: JudgeRequest,
+    labelled: tuple[Path, list[Labelled], list[str]],
+    judge: str,
+    protocol: str,
 ) -> None:
     """One judge's agreement with the labelled set it just judged."""
     from eibench.cli.calibrate import print_agreement
@@ -310,7 +315,7 @@ def _print_labelled(
     from eibench.review.labelled import stored_verdicts, verdict_agreement
 
     path, rows, runs = labelled
-    with Store.open(base.workspace) as store:
+    with Store.open(request.workspace) as store:
         verdicts = stored_verdicts(store, rows, runs, judge, protocol)
         (judging,) = (
             c for c in store.judgings(runs[0]) if (c.judge, c.protocol) == (judge, protocol)
