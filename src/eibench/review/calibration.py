@@ -275,17 +275,18 @@ def calibrate_counts(
         for s in human
         if s in judge_recall and len(human[s]) > 0 and math.isfinite(judge_recall[s])
     ]
+    people = [sum(map(bool, human[s])) / len(human[s]) for s in shared]
+    judged = [float(judge_recall[s]) for s in shared]
     calibration = _calibration(
         n_triggers=sum(len(human[s]) for s in shared),
         accuracy=math.nan,
         kappa=math.nan,
-        human_recall=[sum(map(bool, human[s])) / len(human[s]) for s in shared],
-        judge_recall=[float(judge_recall[s]) for s in shared],
+        human_recall=people,
+        judge_recall=judged,
     )
-    diff = [abs(sum(map(bool, human[s])) / len(human[s]) - judge_recall[s]) for s in shared]
-    if len(diff) < 2:
+    if len(shared) < 2:
         return calibration
-    interval = bootstrap_mean(diff)
+    interval = bootstrap_mean([abs(j - h) for h, j in zip(people, judged, strict=True)])
     return replace(calibration, intervals={"mean_abs_recall_diff": (interval.low, interval.high)})
 
 

@@ -18,10 +18,10 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,6 +43,8 @@ from eibench.store import Store
 from eibench.store.locks import writer_lock
 from eibench.validation import describe
 from eibench.version import __version__
+
+T = TypeVar("T")
 
 
 class LabelledAnswer(BaseModel):
@@ -128,17 +130,25 @@ class StyleAgreement:
 
 def style_agreement(rows: Sequence[Labelled], covered: Sequence[Sequence[bool]]) -> StyleAgreement:
     """Agreement of the judge's covered flags (one list per row) with the rows' labels."""
-    human = {str(i): [bool(x) for x in r.row.labels] for i, r in enumerate(rows)}
-    judged = {str(i): list(c) for i, c in enumerate(covered)}
-    styles = {}
-    for style in sorted({r.row.style for r in rows if r.row.style}):
-        ids = [str(i) for i, r in enumerate(rows) if r.row.style == style]
-        styles[style] = calibrate({i: human[i] for i in ids}, {i: judged[i] for i in ids})
+    overall, styles = _per_style(rows, [list(c) for c in covered], calibrate)
     denied = [covered[i][k - 1] for i, r in enumerate(rows) for k in r.row.denied]
-    return StyleAgreement(
-        overall=calibrate(human, judged), styles=styles, denied=len(denied),
-        denied_kept=sum(not c for c in denied),
-    )  # fmt: skip
+    return StyleAgreement(overall, styles, denied=len(denied),
+                          denied_kept=sum(not c for c in denied))  # fmt: skip
+
+
+def _per_style(
+    rows: Sequence[Labelled],
+    judged: Sequence[T],
+    measure: Callable[[Mapping[str, Sequence[bool]], Mapping[str, T]], Calibration],
+) -> tuple[Calibration, dict[str, Calibration]]:
+    """`measure` of the rows' labels against `judged` (one per row), overall and per style."""
+
+    def only(style: str | None) -> Calibration:
+        ids = [i for i, r in enumerate(rows) if style in (None, r.row.style)]
+        human = {str(i): [bool(x) for x in rows[i].row.labels] for i in ids}
+        return measure(human, {str(i): judged[i] for i in ids})
+
+    return only(None), {s: only(s) for s in sorted({r.row.style for r in rows if r.row.style})}
 
 
 def verdict_agreement(
@@ -151,8 +161,9 @@ def verdict_agreement(
     kept = [(r, v) for r, v in zip(rows, verdicts, strict=True) if v is not None]
     judged = [r for r, _ in kept]
     if not all(v.triggers for _, v in kept):
-        result = _count_agreement(judged, [v.recall for _, v in kept])
-        return replace(result, unjudged=len(rows) - len(kept))
+        overall, styles = _per_style(judged, [v.recall for _, v in kept], calibrate_counts)
+        return StyleAgreement(overall, styles, denied=0, denied_kept=0,
+                              unjudged=len(rows) - len(kept), per_trigger=False)  # fmt: skip
     result = style_agreement(judged, [[t.covered for t in v.triggers] for _, v in kept])
     scores = [t.score for _, v in kept for t in v.triggers]
     if probabilities and None not in scores:
@@ -161,18 +172,6 @@ def verdict_agreement(
             result, reliability=reliability([s for s in scores if s is not None], labels)
         )
     return replace(result, unjudged=len(rows) - len(kept))
-
-
-def _count_agreement(rows: Sequence[Labelled], recalls: Sequence[float]) -> StyleAgreement:
-    human = {str(i): [bool(x) for x in r.row.labels] for i, r in enumerate(rows)}
-    judged = {str(i): recall for i, recall in enumerate(recalls)}
-
-    def only(style: str | None) -> Calibration:
-        ids = [str(i) for i, r in enumerate(rows) if style in (None, r.row.style)]
-        return calibrate_counts({i: human[i] for i in ids}, {i: judged[i] for i in ids})
-
-    styles = {style: only(style) for style in sorted({r.row.style for r in rows if r.row.style})}
-    return StyleAgreement(only(None), styles, denied=0, denied_kept=0, per_trigger=False)
 
 
 def offline_agreement(rows: Sequence[Labelled], judge: SemanticJudge) -> StyleAgreement:
